@@ -1,0 +1,136 @@
+"""Plain data types that flow between the pipeline stages; no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class Page:
+    """Raw bytes of one fetched or read document, before extraction."""
+
+    url: str
+    content: bytes
+    final_url: str | None = None  # after redirects
+    content_type: str | None = None
+    fetched: datetime | None = None
+    source: str | None = None  # outlet / feed title this page was found through
+    hints: dict[str, Any] = field(default_factory=dict)  # feed entry title, date, author …
+
+
+@dataclass
+class Entry:
+    """One item of a feed, normalised across RSS, Atom and JSON Feed."""
+
+    url: str
+    title: str = ""
+    published: datetime | None = None
+    author: str | None = None
+    summary: str | None = None
+    guid: str | None = None
+
+
+@dataclass
+class Feed:
+    """A parsed feed: its own metadata and its entries."""
+
+    url: str
+    title: str = ""
+    site_url: str | None = None
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class Article:
+    """One article: extracted text and metadata, plus its place in the database."""
+
+    url: str
+    title: str = ""
+    text: str = ""
+    canonical_url: str | None = None
+    source: str | None = None  # outlet name as shown to readers
+    author: str | None = None
+    published: datetime | None = None
+    modified: datetime | None = None
+    fetched: datetime | None = None
+    language: str | None = None
+    excerpt: str | None = None
+    site_name: str | None = None
+    image: str | None = None
+    # "article" for real articles; extract may also say "index", "paywall", "error", "empty"
+    kind: str = "article"
+    # set by the store / pipeline
+    id: int | None = None
+    content_hash: str | None = None
+    duplicate_of: int | None = None
+    story_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+@dataclass
+class Story:
+    """A group of articles about the same event."""
+
+    id: int
+    label: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+    size: int
+    articles: list[Article] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "size": self.size,
+            "articles": [a.to_dict() for a in self.articles],
+        }
+
+
+@dataclass
+class Hit:
+    """One search or related result."""
+
+    article: Article
+    score: float
+    same_story: bool = False
+    also_published_by: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.article.to_dict()
+        data.pop("text", None)
+        return {
+            **data,
+            "score": round(self.score, 6),
+            "same_story": self.same_story,
+            "also_published_by": self.also_published_by,
+        }
+
+
+@dataclass
+class IngestResult:
+    """Summary of one ingest run."""
+
+    new: int = 0
+    duplicate: int = 0  # stored, folded into an earlier article
+    unchanged: int = 0  # already in the database (idempotent re-run)
+    skipped: int = 0  # not an article (index page, paywall stub …)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "new": self.new,
+            "duplicate": self.duplicate,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "failed": [{"item": item, "reason": reason} for item, reason in self.failed],
+        }
