@@ -1,0 +1,293 @@
+"""HTML → Article: main text, metadata, page kind and aggregator-junk cleanup."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import logging
+import re
+from collections.abc import Iterable
+from urllib.parse import urlparse
+
+from lxml import etree, html as lxml_html
+
+from tidings.junk import clean_text
+from tidings.metadata import PageMeta, read_metadata
+from tidings.models import Article
+
+__all__ = ["ExtractError", "decode_html", "extract", "extract_many"]
+
+LOGGER = logging.getLogger(__name__)
+
+MAX_HTML_CHARS = 6_000_000  # larger pages are truncated: no article needs more
+EXCERPT_CHARS = 300
+
+
+class ExtractError(ValueError):
+    """The input cannot be treated as a web page at all (binary data, not text).
+
+    `url` and `index` (position in the batch) say which page it was.
+    """
+
+    def __init__(self, message: str, url: str | None = None, index: int | None = None):
+        super().__init__(message)
+        self.url = url
+        self.index = index
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().strip("\"'").lower()).name
+    except LookupError:
+        return None
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> str:
+    """Decode page bytes: BOM, then UTF-8, then the declared charset, then a lenient fallback."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ExtractError(f"broken gzip data ({len(data)} bytes)") from exc
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            return data[len(bom) :].decode(name, errors="replace")
+    declared = None
+    if content_type and "charset=" in content_type.lower():
+        declared = _codec(content_type.lower().split("charset=", 1)[1].split(";")[0])
+    if declared is None:
+        match = _META_CHARSET.search(data[:8192])
+        if match:
+            declared = _codec(match.group(1).decode("ascii", "ignore"))
+    # strict UTF-8 success is a very reliable signal, more than a (often stale) declaration
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if declared and declared not in {"utf-8", "utf-16", "utf-16-le", "utf-16-be"}:
+        try:
+            return data.decode(declared)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    if declared == "utf-8":
+        return data.decode("utf-8", errors="replace")
+    return data.decode("cp1252" if declared is None else declared, errors="replace")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
+def _check_text(text: str) -> None:
+    sample = text[:20000]
+    if not sample.strip():
+        return
+    bad = len(_CONTROL.findall(sample))
+    if bad > 0.05 * len(sample):
+        raise ExtractError(
+            f"input looks like binary data, not HTML ({bad} control characters in the first "
+            f"{len(sample)})"
+        )
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+
+def _parse(text: str) -> etree._Element | None:
+    text = _XML_DECL.sub("", text[:MAX_HTML_CHARS]).replace("\x00", "")
+    if "<" not in text[:5000]:
+        # plain text: treat blank-line separated blocks as paragraphs
+        blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+        body = "".join(f"<p>{_escape(b)}</p>" for b in blocks)
+        text = f"<html><body>{body}</body></html>"
+    try:
+        tree = lxml_html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return None
+    return tree
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- main text -------------------------------------------------------------------------------
+
+
+def _main_text(tree: etree._Element, url: str | None) -> str:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        with_metadata=False,
+    )
+    if doc is None:
+        return ""
+    return doc.text or ""
+
+
+def _paragraphs(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()]
+    return "\n\n".join(line for line in lines if line)
+
+
+def _excerpt(text: str) -> str | None:
+    if not text:
+        return None
+    flat = " ".join(text.split())
+    if len(flat) <= EXCERPT_CHARS:
+        return flat
+    cut = flat[:EXCERPT_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:-–—") + "…"
+
+
+# -- page kind -------------------------------------------------------------------------------
+
+_ERROR_TITLE = re.compile(
+    r"\b(?:404|410|500|503)\b|page\s+(?:not\s+found|does\s*n[o']t\s+exist|unavailable)"
+    r"|\bnot\s+found\b|\berror\b|access\s+denied|forbidden|service\s+unavailable",
+    re.I,
+)
+_ERROR_TEXT = re.compile(
+    r"page\s+(?:you\s+(?:are|were|'re)\s+looking\s+for|you\s+requested)|"
+    r"(?:could|can)\s*(?:no|n')t\s+(?:be\s+)?(?:find|found|locate)|does\s*(?:no|n')t\s+exist|"
+    r"no\s+longer\s+(?:available|exists)|error\s+404|404\s+error|page\s+not\s+found|"
+    r"(?:has\s+been|was)\s+(?:removed|moved|deleted)",
+    re.I,
+)
+_PAYWALL_TEXT = re.compile(
+    r"subscribe\s+(?:now\s+)?to\s+(?:continue|keep|read|unlock)|"
+    r"(?:already\s+(?:a\s+)?(?:subscriber|member)|have\s+an\s+account)\??\s*(?:sign|log)\s*in|"
+    r"this\s+(?:article|content|story)\s+is\s+(?:only\s+)?(?:available|reserved|exclusive)\s+"
+    r"(?:to|for)\s+(?:subscribers|members|premium)|"
+    r"to\s+(?:continue\s+)?read(?:ing)?\s+(?:this|the\s+full|the\s+rest)|"
+    r"(?:unlock|get)\s+(?:unlimited|full)\s+(?:digital\s+)?access|"
+    r"subscribers?\s+only|premium\s+(?:content|article)|"
+    r"you(?:'ve|\s+have)\s+(?:reached|used)\s+(?:your|all)\s+(?:free\s+)?(?:article|limit)",
+    re.I,
+)
+_INDEX_PATH = re.compile(
+    r"/(?:tags?|categor(?:y|ies)|topics?|sections?|archives?|authors?|labels?)(?:/|$)"
+    r"|/page/\d+/?$|^/?$",
+    re.I,
+)
+
+
+def _headline_links(tree: etree._Element) -> tuple[int, int]:
+    """Count links that look like article teasers and the words they hold."""
+    count = words = 0
+    body = tree.find(".//body")
+    if body is None:
+        return 0, 0
+    for anchor in body.iter("a"):
+        text = " ".join("".join(anchor.itertext()).split())
+        n = len(text.split())
+        if 5 <= n <= 30:
+            count += 1
+            words += n
+    return count, words
+
+
+def classify(tree: etree._Element, text: str, title: str, meta: PageMeta, url: str | None) -> str:
+    """Decide what the page is: article, empty, error, paywall or index."""
+    words = len(text.split())
+    if words == 0:
+        return "empty"
+    if words < 150 and (_ERROR_TITLE.search(title or "") and _ERROR_TEXT.search(text)):
+        return "error"
+    if words < 60 and _ERROR_TEXT.search(title + " " + text):
+        return "error"
+    if words < 350 and (meta.free is False or _PAYWALL_TEXT.search(text)):
+        return "paywall"
+    is_article_typed = (
+        bool(meta.ld_types & _ARTICLE_LD) or (meta.og_type or "").lower() == "article"
+    )
+    path = urlparse(url).path if url else ""
+    links, link_words = _headline_links(tree)
+    if not is_article_typed and path and _INDEX_PATH.search(path) and links >= 8:
+        return "index"
+    if not is_article_typed and links >= 15 and link_words > 1.5 * words:
+        return "index"
+    if links >= 30 and link_words > 4 * words and words < 300:
+        return "index"
+    return "article"
+
+
+_ARTICLE_LD = {"newsarticle", "article", "blogposting", "reportagenewsarticle"}
+
+
+# -- public API ------------------------------------------------------------------------------
+
+
+def _extract_one(content: str | bytes, url: str | None) -> Article:
+    if content is None:
+        raise ExtractError("no content")
+    if isinstance(content, bytes):
+        text = decode_html(content)
+    elif isinstance(content, str):
+        text = content
+    else:
+        raise ExtractError(f"expected str or bytes, got {type(content).__name__}")
+    _check_text(text)
+    article = Article(url=url or "")
+    if not text.strip():
+        article.kind = "empty"
+        return article
+    tree = _parse(text)
+    if tree is None:
+        article.kind = "empty"
+        return article
+    meta = read_metadata(tree, url)
+    try:
+        raw = _main_text(tree, url)
+    except Exception as exc:  # trafilatura is robust, but a library bug must not kill a batch
+        LOGGER.warning("text extraction failed for %s: %s", url, exc)
+        raw = ""
+    body = clean_text(_paragraphs(raw))
+    article.title = meta.title or ""
+    article.text = body
+    article.author = meta.author
+    article.published = meta.published
+    article.modified = meta.modified
+    article.language = meta.language
+    article.canonical_url = meta.canonical_url
+    article.site_name = meta.site_name
+    article.image = meta.image
+    article.excerpt = _excerpt(body)
+    article.kind = classify(tree, body, article.title, meta, url)
+    return article
+
+
+def extract_many(pages: Iterable[tuple[str | bytes, str | None]]) -> list[Article]:
+    """Extract a batch of (html, url) pairs into Articles, in order.
+
+    Pages that are not articles come back with `kind` set ("empty", "index", "paywall",
+    "error"); input that is not a web page at all raises ExtractError naming the page.
+    """
+    articles = []
+    for index, (content, url) in enumerate(pages):
+        try:
+            articles.append(_extract_one(content, url))
+        except ExtractError as exc:
+            raise ExtractError(f"{exc} (page {index}: {url or 'no url'})", url, index) from exc
+    return articles
+
+
+def extract(html: str | bytes, url: str | None = None) -> Article:
+    """Extract one page; see `extract_many`."""
+    return extract_many([(html, url)])[0]

@@ -1,0 +1,388 @@
+"""Page metadata from JSON-LD, meta tags and visible markup: title, byline, dates, language …"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml import etree
+
+ARTICLE_TYPES = {
+    "article",
+    "newsarticle",
+    "blogposting",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "reviewnewsarticle",
+    "backgroundnewsarticle",
+    "techarticle",
+    "scholarlyarticle",
+    "report",
+    "liveblogposting",
+    "posting",
+    "socialmediaposting",
+    "medicalwebpage",
+    "howto",
+    "recipe",
+    "review",
+    "satiricalarticle",
+    "advertisercontentarticle",
+}
+
+
+@dataclass
+class PageMeta:
+    """Everything metadata-ish found on a page, before the final choice per field."""
+
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    modified: datetime | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    site_name: str | None = None
+    image: str | None = None
+    description: str | None = None
+    og_type: str | None = None
+    free: bool | None = None  # JSON-LD isAccessibleForFree
+    ld_types: set[str] = field(default_factory=set)
+    ld_body: str | None = None  # JSON-LD articleBody, when the page ships one
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = _SPACE.sub(" ", value).strip()
+    return value or None
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+_ISO_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
+
+
+def parse_date(value: Any) -> datetime | None:
+    """Parse a date string into a timezone-aware datetime (UTC when the string has no zone)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("@value")
+    text = _clean(value)
+    if not text or len(text) > 80:
+        return None
+    parsed: datetime | None = None
+    candidate = text.replace("Z", "+00:00") if _ISO_LIKE.match(text) else text
+    if _ISO_LIKE.match(candidate):
+        # fromisoformat copes with most ISO 8601; fix "+0000" style offsets first
+        candidate = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", candidate)
+        candidate = (
+            candidate.replace(" ", "T", 1)
+            if re.match(r"^\d{4}-\d\d-\d\d \d", candidate)
+            else candidate
+        )
+        try:
+            parsed = datetime.fromisoformat(candidate)
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        try:
+            from dateutil import parser as date_parser
+
+            parsed = date_parser.parse(text, fuzzy=False)
+        except (ValueError, OverflowError, TypeError):
+            return None
+    if parsed.year < 1990 or parsed.year > 2100:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+# -- JSON-LD ---------------------------------------------------------------------------------
+
+
+def _ld_objects(tree: etree._Element) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for script in tree.iterfind('.//script[@type="application/ld+json"]'):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            try:
+                # common breakage: raw control characters inside strings
+                data = json.loads(re.sub(r"[\x00-\x1f]", " ", raw))
+            except ValueError:
+                continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                objects.append(item)
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(graph)
+                main = item.get("mainEntity")
+                if isinstance(main, (dict, list)):
+                    stack.append(main)
+    return objects
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    value = obj.get("@type")
+    if isinstance(value, str):
+        return {value.lower()}
+    if isinstance(value, list):
+        return {v.lower() for v in value if isinstance(v, str)}
+    return set()
+
+
+def _names(value: Any) -> list[str]:
+    """Person names from a JSON-LD author value (string, object or list of them)."""
+    out: list[str] = []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str):
+            name = _clean(item)
+        elif isinstance(item, dict):
+            name = _clean(item.get("name"))
+            if not name and (item.get("givenName") or item.get("familyName")):
+                name = _clean(f"{item.get('givenName', '')} {item.get('familyName', '')}")
+        else:
+            name = None
+        if name and not name.startswith("http") and name not in out:
+            out.append(name)
+    return out
+
+
+def _image_url(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("contentUrl")
+    return _clean(value)
+
+
+def _read_ld(tree: etree._Element, meta: PageMeta) -> None:
+    objects = _ld_objects(tree)
+    articles = [o for o in objects if _types(o) & ARTICLE_TYPES]
+    for obj in objects:
+        meta.ld_types |= _types(obj)
+    for obj in objects:
+        if "website" in _types(obj) and not meta.site_name:
+            meta.site_name = _clean(obj.get("name"))
+    if not articles:
+        return
+    art = max(articles, key=lambda o: len(o))
+    meta.title = meta.title or _clean(art.get("headline")) or _clean(art.get("name"))
+    names = _names(art.get("author")) or _names(art.get("creator"))
+    if names:
+        meta.author = ", ".join(names)
+    meta.published = parse_date(art.get("datePublished")) or parse_date(art.get("dateCreated"))
+    meta.modified = parse_date(art.get("dateModified"))
+    meta.image = _image_url(art.get("image")) or _image_url(art.get("thumbnailUrl"))
+    lang = art.get("inLanguage")
+    if isinstance(lang, str):
+        meta.language = _clean(lang)
+    publisher = art.get("publisher")
+    if isinstance(publisher, dict):
+        meta.site_name = _clean(publisher.get("name")) or meta.site_name
+    free = art.get("isAccessibleForFree")
+    if isinstance(free, bool):
+        meta.free = free
+    elif isinstance(free, str):
+        meta.free = free.strip().lower() not in {"false", "no", "0"}
+    body = art.get("articleBody")
+    if isinstance(body, str) and body.strip():
+        meta.ld_body = body.strip()
+
+
+# -- meta tags -------------------------------------------------------------------------------
+
+_META_TITLE = ("og:title", "twitter:title", "parsely-title", "sailthru.title", "dc.title")
+_META_AUTHOR = (
+    "author",
+    "article:author",
+    "parsely-author",
+    "sailthru.author",
+    "dc.creator",
+    "dcterms.creator",
+    "byl",
+    "citation_author",
+    "twitter:creator",
+)
+_META_PUBLISHED = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "parsely-pub-date",
+    "sailthru.date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.date",
+    "dcterms.created",
+    "citation_publication_date",
+    "citation_date",
+    "article.published",
+    "published_time",
+    "og:published_time",
+    "release_date",
+)
+_META_MODIFIED = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dc.date.modified",
+    "dcterms.modified",
+    "last-modified",
+    "lastmod",
+)
+
+
+def _meta_tags(tree: etree._Element) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+        content = el.get("content")
+        if not key or content is None:
+            continue
+        key = key.strip().lower()
+        value = _clean(content)
+        if value and key not in found:
+            found[key] = value
+    return found
+
+
+def _first(tags: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if tags.get(key):
+            return tags[key]
+    return None
+
+
+def _author_from_meta(value: str | None) -> str | None:
+    if not value or value.startswith(("http://", "https://", "@")) or "/" in value:
+        return None
+    return value
+
+
+# -- title -----------------------------------------------------------------------------------
+
+_TITLE_SEPARATORS = re.compile(r"\s+[|–—·•»:-]\s+|\s+::\s+")
+
+
+def _strip_site_suffix(title: str, site_name: str | None) -> str:
+    """'Headline | Site' → 'Headline' (only when a part looks like the site's name)."""
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    if site_name:
+        site = site_name.casefold()
+        kept = [p for p in parts if p.strip().casefold() != site]
+        if len(kept) < len(parts) and kept:
+            return " - ".join(kept) if len(kept) > 1 else kept[0]
+    # the longest part is the headline when the others are short (site names, sections)
+    longest = max(parts, key=len)
+    others = [p for p in parts if p is not longest]
+    if all(len(p.split()) <= 4 for p in others) and len(longest.split()) >= 3:
+        return longest.strip()
+    return title
+
+
+def _h1_texts(tree: etree._Element) -> list[str]:
+    out = []
+    for h1 in tree.iter("h1"):
+        text = _clean(" ".join(h1.itertext()))
+        if text:
+            out.append(text)
+    return out
+
+
+def _choose_title(tree: etree._Element, tags: dict[str, str], meta: PageMeta) -> str | None:
+    html_title = None
+    title_el = tree.find(".//title")
+    if title_el is not None:
+        html_title = _clean(" ".join(title_el.itertext()))
+    candidates = [meta.title, _first(tags, _META_TITLE)]
+    h1s = _h1_texts(tree)
+    # a single h1 that agrees with a declared title is the most faithful form
+    for cand in candidates:
+        if cand:
+            for h1 in h1s:
+                if h1.casefold() == cand.casefold():
+                    return h1
+            return _strip_site_suffix(cand, meta.site_name)
+    if len(h1s) == 1:
+        return h1s[0]
+    if html_title:
+        return _strip_site_suffix(html_title, meta.site_name)
+    return h1s[0] if h1s else None
+
+
+# -- public ----------------------------------------------------------------------------------
+
+
+def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
+    """Collect metadata from JSON-LD first, then meta tags, then visible markup."""
+    meta = PageMeta()
+    _read_ld(tree, meta)
+    tags = _meta_tags(tree)
+    meta.og_type = tags.get("og:type")
+    meta.site_name = meta.site_name or tags.get("og:site_name") or tags.get("application-name")
+    meta.title = _choose_title(tree, tags, meta)
+    if not meta.author:
+        meta.author = _author_from_meta(_first(tags, _META_AUTHOR))
+    if not meta.published:
+        meta.published = parse_date(_first(tags, _META_PUBLISHED))
+    if not meta.published:
+        for el in tree.iter("time"):
+            stamp = parse_date(el.get("datetime"))
+            if stamp:
+                meta.published = stamp
+                break
+    if not meta.modified:
+        meta.modified = parse_date(_first(tags, _META_MODIFIED))
+    meta.image = meta.image or tags.get("og:image") or tags.get("twitter:image")
+    meta.description = tags.get("og:description") or tags.get("description")
+    meta.language = _language(tree, tags) or meta.language
+    canonical = None
+    for link in tree.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        if "canonical" in rel and link.get("href"):
+            canonical = link.get("href", "").strip()
+            break
+    canonical = canonical or tags.get("og:url")
+    if canonical and url:
+        canonical = urljoin(url, canonical)
+    if canonical and not canonical.startswith(("http://", "https://")):
+        canonical = None
+    meta.canonical_url = canonical
+    if meta.image and url:
+        meta.image = urljoin(url, meta.image)
+    return meta
+
+
+def _language(tree: etree._Element, tags: dict[str, str]) -> str | None:
+    root = tree.getroottree().getroot()
+    lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    lang = lang or tags.get("content-language") or tags.get("og:locale") or tags.get("language")
+    lang = _clean(lang)
+    if not lang:
+        return None
+    code = re.split(r"[-_,;\s]", lang)[0].lower()
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
