@@ -1,0 +1,378 @@
+"""Extraction quality harness: plain trafilatura vs Tidings on AEB and WCXB dev articles.
+
+    .venv/bin/python eval/extraction.py [--aeb] [--wcxb] [--limit N] [--only tidings]
+
+AEB (Zyte article-extraction-benchmark) is scored like its evaluate.py: `\\w+` tokens,
+4-gram shingles, per-page normalised tp/fp/fn, precision and recall averaged over pages,
+F1 of the averages. WCXB is scored per page with word-level (bag of lower-cased words)
+F1, averaged, plus the share of `with` snippets found and `without` snippets absent, and
+title / author / publish-date accuracy. Data: $TIDINGS_EVAL_DATA, else ../shared/data next
+to the repo, else /work/shared/data. The data is never copied into the repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def data_dir() -> Path:
+    """Where the evaluation data lives (env, then ../shared/data, then /work/shared/data)."""
+    env = os.environ.get("TIDINGS_EVAL_DATA")
+    if env:
+        return Path(env)
+    sibling = REPO.parent / "shared" / "data"
+    if sibling.exists():
+        return sibling
+    return Path("/work/shared/data")
+
+
+@dataclass
+class Page:
+    id: str
+    html: bytes
+    url: str | None
+    truth: dict[str, Any]
+
+
+def load_aeb(root: Path, ids: Iterable[str] | None = None, limit: int | None = None) -> list[Page]:
+    base = root / "aeb"
+    truth = json.loads((base / "ground-truth.json").read_text(encoding="utf-8"))
+    keys = list(ids) if ids is not None else sorted(truth)
+    if limit:
+        keys = keys[:limit]
+    pages = []
+    for key in keys:
+        html = gzip.decompress((base / "html" / f"{key}.html.gz").read_bytes())
+        pages.append(Page(key, html, truth[key].get("url"), truth[key]))
+    return pages
+
+
+def load_wcxb(root: Path, ids: Iterable[str] | None = None, limit: int | None = None) -> list[Page]:
+    base = root / "wcxb-dev-articles"
+    if ids is None:
+        keys = sorted(p.name.split(".")[0] for p in (base / "ground-truth").glob("*.json"))
+    else:
+        keys = list(ids)
+    if limit:
+        keys = keys[:limit]
+    pages = []
+    for key in keys:
+        record = json.loads((base / "ground-truth" / f"{key}.json").read_text(encoding="utf-8"))
+        html = gzip.decompress((base / "html" / f"{key}.html.gz").read_bytes())
+        pages.append(Page(key, html, record.get("url"), record["ground_truth"]))
+    return pages
+
+
+# -- AEB scoring (as the benchmark's evaluate.py) --------------------------------------------
+
+_TOKEN = re.compile(r"\w+", re.UNICODE | re.MULTILINE | re.IGNORECASE | re.DOTALL)
+
+
+def _shingles(text: str, n: int = 4) -> Counter[str]:
+    tokens = _TOKEN.findall(text or "")
+    return Counter(" ".join(tokens[i : i + n]) for i in range(0, max(1, len(tokens) - n + 1)))
+
+
+def shingle_tp_fp_fn(true: str, pred: str) -> tuple[float, float, float]:
+    """Normalised (tp, fp, fn) of 4-gram shingles for one page."""
+    t, p = _shingles(true), _shingles(pred)
+    t.pop("", None)
+    p.pop("", None)
+    tp = fp = fn = 0
+    for key in set(t) | set(p):
+        tc, pc = t.get(key, 0), p.get(key, 0)
+        tp += min(tc, pc)
+        fp += max(0, pc - tc)
+        fn += max(0, tc - pc)
+    total = tp + fp + fn
+    if total:
+        return tp / total, fp / total, fn / total
+    return 0.0, 0.0, 0.0
+
+
+def _precision(tp: float, fp: float, fn: float) -> float:
+    if fp == fn == 0:
+        return 1.0
+    return tp / (tp + fp) if tp else 0.0
+
+
+def _recall(tp: float, fp: float, fn: float) -> float:
+    if fp == fn == 0:
+        return 1.0
+    return tp / (tp + fn) if tp else 0.0
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+# -- WCXB scoring ----------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "")
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = re.sub(r"[–—‐‑]", "-", text)
+    return " ".join(text.casefold().split())
+
+
+def word_prf(true: str, pred: str) -> tuple[float, float, float]:
+    t = Counter(_WORD.findall(_norm(true)))
+    p = Counter(_WORD.findall(_norm(pred)))
+    if not t and not p:
+        return 1.0, 1.0, 1.0
+    common = sum((t & p).values())
+    prec = common / sum(p.values()) if p else 0.0
+    rec = common / sum(t.values()) if t else 0.0
+    return prec, rec, _f1(prec, rec)
+
+
+def _loose(text: str) -> str:
+    return " ".join(_WORD.findall(_norm(text)))
+
+
+def title_ok(true: str | None, pred: str | None) -> bool:
+    return _loose(true or "") == _loose(pred or "")
+
+
+def author_ok(true: str | None, pred: str | None) -> bool:
+    a, b = _loose(true or ""), _loose(pred or "")
+    if a == b:
+        return True
+    # same people in another order or joined differently ("A and B" vs "A, B")
+    strip = {"and", "by"}
+    return bool(a) and set(a.split()) - strip == set(b.split()) - strip
+
+
+def date_ok(true: str | None, pred: Any) -> bool:
+    if not true:
+        return pred is None
+    if pred is None:
+        return False
+    return str(pred)[:10] == str(true)[:10]
+
+
+# -- extractors ------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    text: str
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+
+def trafilatura_extractor() -> Callable[[bytes, str | None], Result]:
+    import trafilatura
+
+    def run(html: bytes, url: str | None) -> Result:
+        doc = trafilatura.bare_extraction(html, url=url, include_comments=False, with_metadata=True)
+        if doc is None:
+            return Result("")
+        return Result(doc.text or "", doc.title, doc.author, doc.date)
+
+    return run
+
+
+def tidings_extractor() -> Callable[[bytes, str | None], Result]:
+    from tidings.extract import extract
+
+    def run(html: bytes, url: str | None) -> Result:
+        art = extract(html, url)
+        date = art.published.date().isoformat() if art.published else None
+        return Result(art.text, art.title, art.author, date)
+
+    return run
+
+
+EXTRACTORS = {"trafilatura": trafilatura_extractor, "tidings": tidings_extractor}
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scores:
+    metrics: dict[str, float] = field(default_factory=dict)
+    per_page: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _timed(
+    run: Callable[[bytes, str | None], Result], pages: list[Page]
+) -> tuple[list[Result], float]:
+    results = []
+    start = time.perf_counter()
+    for page in pages:
+        results.append(run(page.html, page.url))
+    elapsed = time.perf_counter() - start
+    return results, len(pages) / elapsed if elapsed else 0.0
+
+
+def score_aeb(pages: list[Page], results: list[Result]) -> Scores:
+    scores = Scores()
+    ps, rs = [], []
+    for page, res in zip(pages, results, strict=True):
+        tp, fp, fn = shingle_tp_fp_fn(page.truth.get("articleBody", ""), res.text)
+        p, r = _precision(tp, fp, fn), _recall(tp, fp, fn)
+        ps.append(p)
+        rs.append(r)
+        scores.per_page[page.id] = {"p": p, "r": r, "f1": _f1(p, r)}
+    prec = sum(ps) / len(ps) if ps else 0.0
+    rec = sum(rs) / len(rs) if rs else 0.0
+    scores.metrics = {"precision": prec, "recall": rec, "f1": _f1(prec, rec)}
+    return scores
+
+
+def score_wcxb(pages: list[Page], results: list[Result]) -> Scores:
+    scores = Scores()
+    sums: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for page, res in zip(pages, results, strict=True):
+        gt = page.truth
+        p, r, f = word_prf(gt.get("main_content", ""), res.text)
+        sums.update({"precision": p, "recall": r, "f1": f})
+        counts.update({"precision": 1, "recall": 1, "f1": 1})
+        text = _loose(res.text)
+        with_hits = [bool(_loose(s)) and _loose(s) in text for s in gt.get("with") or []]
+        without_hits = [not (_loose(s) and _loose(s) in text) for s in gt.get("without") or []]
+        sums["with_present"] += sum(with_hits)
+        counts["with_present"] += len(with_hits)
+        sums["without_absent"] += sum(without_hits)
+        counts["without_absent"] += len(without_hits)
+        row = {"p": p, "r": r, "f1": f}
+        sums["title"] += (ok := title_ok(gt.get("title"), res.title))
+        counts["title"] += 1
+        row["title"] = ok
+        if gt.get("author"):
+            sums["author"] += (ok := author_ok(gt.get("author"), res.author))
+            counts["author"] += 1
+            row["author"] = ok
+        if gt.get("publish_date"):
+            sums["date"] += (ok := date_ok(gt.get("publish_date"), res.date))
+            counts["date"] += 1
+            row["date"] = ok
+        scores.per_page[page.id] = row
+    scores.metrics = {k: sums[k] / counts[k] for k in counts if counts[k]}
+    return scores
+
+
+def evaluate(extractor: str, aeb: list[Page] | None, wcxb: list[Page] | None) -> dict[str, Any]:
+    run = EXTRACTORS[extractor]()
+    out: dict[str, Any] = {}
+    if aeb:
+        results, speed = _timed(run, aeb)
+        scores = score_aeb(aeb, results)
+        out["aeb"] = {**scores.metrics, "pages_per_s": speed, "pages": len(aeb)}
+        out["aeb_pages"] = scores.per_page
+    if wcxb:
+        results, speed = _timed(run, wcxb)
+        scores = score_wcxb(wcxb, results)
+        out["wcxb"] = {**scores.metrics, "pages_per_s": speed, "pages": len(wcxb)}
+        out["wcxb_pages"] = scores.per_page
+    return out
+
+
+_ROWS = {
+    "aeb": ["precision", "recall", "f1", "pages_per_s"],
+    "wcxb": [
+        "precision",
+        "recall",
+        "f1",
+        "with_present",
+        "without_absent",
+        "title",
+        "author",
+        "date",
+        "pages_per_s",
+    ],
+}
+_LABELS = {
+    "precision": "P",
+    "recall": "R",
+    "f1": "F1",
+    "with_present": "with-snippets present",
+    "without_absent": "without-snippets absent",
+    "title": "title accuracy",
+    "author": "author accuracy",
+    "date": "date accuracy",
+    "pages_per_s": "pages/s",
+}
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    names = list(results)
+    header = f"{'metric':<36}" + "".join(f"{n:>14}" for n in names)
+    print(header)
+    print("-" * len(header))
+    for dataset, rows in _ROWS.items():
+        if not any(dataset in results[n] for n in names):
+            continue
+        pages = next(results[n][dataset]["pages"] for n in names if dataset in results[n])
+        for row in rows:
+            label = f"{dataset.upper()} {_LABELS[row]}"
+            if row == "f1":
+                label += f" ({pages} pages)"
+            cells = []
+            for n in names:
+                value = results[n].get(dataset, {}).get(row)
+                if value is None:
+                    cells.append(f"{'-':>14}")
+                elif row == "pages_per_s":
+                    cells.append(f"{value:>14.1f}")
+                else:
+                    cells.append(f"{value:>14.3f}")
+            print(f"{label:<36}" + "".join(cells))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--aeb", action="store_true", help="run the AEB benchmark")
+    parser.add_argument("--wcxb", action="store_true", help="run the WCXB dev-article benchmark")
+    parser.add_argument("--limit", type=int, default=None, help="first N pages of each dataset")
+    parser.add_argument(
+        "--only", choices=sorted(EXTRACTORS), action="append", help="run only these extractors"
+    )
+    parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
+    args = parser.parse_args(argv)
+    if not args.aeb and not args.wcxb:
+        args.aeb = args.wcxb = True
+    root = data_dir()
+    if not root.exists():
+        print(f"evaluation data not found at {root}; set TIDINGS_EVAL_DATA", file=sys.stderr)
+        return 2
+    aeb = load_aeb(root, limit=args.limit) if args.aeb else None
+    wcxb = load_wcxb(root, limit=args.limit) if args.wcxb else None
+    names = args.only or ["trafilatura", "tidings"]
+    results = {name: evaluate(name, aeb, wcxb) for name in names}
+    print(f"data: {root}")
+    print_table(results)
+    if args.dump:
+        args.dump.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
