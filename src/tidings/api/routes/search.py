@@ -1,0 +1,23 @@
+"""Search: keyword, semantic or hybrid."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from ...engine import Engine
+from ..deps import get_engine
+
+router = APIRouter(tags=["search"])
+
+
+@router.get("/search")
+def search(
+    q: str = Query(..., min_length=1, max_length=500, description="What to look for."),
+    mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
+    limit: int = Query(20, ge=1, le=100),
+    engine: Engine = Depends(get_engine),
+) -> list[dict]:
+    """Ranked articles; hybrid fuses BM25 and embedding ranks (reciprocal-rank fusion)."""
+    return [hit.to_dict() for hit in engine.search(q, mode=mode, limit=limit)]

@@ -1,0 +1,262 @@
+"""The `tidings` command: thin wrappers that parse arguments and call the Engine."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from .settings import Settings
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    obj = ctx.find_root().obj
+    return Settings.load(obj["config"], data_dir=obj["data_dir"], **overrides)
+
+
+def _engine(ctx: click.Context, **overrides: Any):
+    from .embed import EmbedderError
+    from .engine import Engine
+
+    try:
+        return Engine(_settings(ctx, **overrides))
+    except (EmbedderError, NotImplementedError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", envvar="TIDINGS_DATA_DIR", default=None,
+              help="Directory of the database and indexes (default ./data).")
+@click.option("--config", envvar="TIDINGS_CONFIG", default=None,
+              type=click.Path(exists=True, dir_okay=False), help="TOML settings file.")
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
+@click.version_option(package_name="tidings")
+@click.pass_context
+def main(ctx: click.Context, data_dir: str | None, config: str | None, verbose: int) -> None:
+    """Tidings: a self-hosted semantic news aggregator."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "sentence_transformers", "trafilatura", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    ctx.obj = {"data_dir": data_dir, "config": config}
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--allow-private", is_flag=True, default=None,
+              help="Allow fetching private and loopback addresses.")
+@click.pass_context
+def ingest(ctx: click.Context, inputs: tuple[str, ...], as_json: bool,
+           allow_private: bool | None) -> None:
+    """Ingest HTML files, .html.gz, directories, JSONL files, page URLs and feed URLs."""
+    engine = _engine(ctx, fetch_allow_private=allow_private)
+    show_bar = sys.stderr.isatty() and not as_json
+    with engine:
+        if show_bar:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            counts = {"new": 0, "duplicate": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+            with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.description}"), transient=True) as bar:
+                task = bar.add_task("", total=None)
+
+                def progress(outcome: str, item: str) -> None:
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                    bar.update(task, advance=1, description=" ".join(
+                        f"{k} {v}" for k, v in counts.items() if v))
+
+                result = engine.ingest(inputs, progress=progress)
+        else:
+            result = engine.ingest(inputs)
+        stats = engine.stats()
+    if as_json:
+        _print_json({**result.to_dict(), "database": stats})
+        return
+    click.echo(
+        f"ingested: {result.new} new, {result.duplicate} duplicate, "
+        f"{result.unchanged} unchanged, {result.skipped} not articles, "
+        f"{len(result.failed) - result.skipped} failed"
+    )
+    for item, reason in result.failed:
+        click.echo(f"  {'skipped' if reason.startswith('not an article') else 'failed'}: "
+                   f"{item}: {reason}")
+    click.echo(f"database: {stats['originals']} articles ({stats['duplicates']} copies folded), "
+               f"{stats['stories']} stories")
+
+
+@main.command()
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="Print the Article as JSON.")
+@click.option("--allow-private", is_flag=True, default=None)
+@click.pass_context
+def extract(ctx: click.Context, source: str, as_json: bool, allow_private: bool | None) -> None:
+    """Extract one article from an HTML file or URL (nothing is stored)."""
+    from .extract import ExtractError
+    from .extract import extract as run_extract
+
+    settings = _settings(ctx, fetch_allow_private=allow_private)
+    try:
+        if source.startswith(("http://", "https://")):
+            from .engine import make_fetcher
+            from .sources.http import FetchError
+
+            try:
+                page = make_fetcher(settings).fetch(source).page
+            except FetchError as exc:
+                raise click.ClickException(f"{source}: {exc}") from exc
+            article = run_extract(page.content, page.final_url or source)
+        else:
+            from .sources.files import Failure, iter_local
+            from .models import Page
+
+            items = list(iter_local([source]))
+            if not items or isinstance(items[0], Failure):
+                reason = items[0].reason if items else "nothing to read"
+                raise click.ClickException(f"{source}: {reason}")
+            page = items[0]
+            if not isinstance(page, Page):
+                raise click.ClickException(f"{source}: not an HTML file")
+            article = run_extract(page.content, page.url)
+    except ExtractError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        _print_json(article.to_dict())
+    else:
+        click.echo(f"{article.title}\n{article.author or ''} {article.published or ''}\n")
+        click.echo(article.text)
+
+
+def _print_hits(hits, as_json: bool) -> None:
+    if as_json:
+        _print_json([hit.to_dict() for hit in hits])
+        return
+    if not hits:
+        click.echo("no results")
+    for hit in hits:
+        a = hit.article
+        date = a.published.date().isoformat() if a.published else "          "
+        mark = " [same story]" if hit.same_story else ""
+        click.echo(f"{a.id:>6}  {hit.score:.3f}  {date}  {a.source or '':<22.22} {a.title}{mark}")
+        if hit.also_published_by:
+            click.echo(f"{'':>32}also published by: {', '.join(hit.also_published_by)}")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid")
+@click.option("--limit", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def search(ctx: click.Context, query: str, mode: str, limit: int | None, as_json: bool) -> None:
+    """Search articles by keywords, meaning, or both."""
+    with _engine(ctx) as engine:
+        _print_hits(engine.search(query, mode=mode, limit=limit), as_json)
+
+
+@main.command()
+@click.argument("article_id", type=int)
+@click.option("--limit", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def related(ctx: click.Context, article_id: int, limit: int | None, as_json: bool) -> None:
+    """Articles related by meaning to ARTICLE_ID (its own copies excluded)."""
+    with _engine(ctx) as engine:
+        try:
+            hits = engine.related(article_id, limit=limit)
+        except KeyError:
+            raise click.ClickException(f"no article with id {article_id}") from None
+        _print_hits(hits, as_json)
+
+
+@main.command()
+@click.option("--limit", type=int, default=50)
+@click.option("--min-size", type=int, default=1, help="Only stories with this many articles.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stories(ctx: click.Context, limit: int, min_size: int, as_json: bool) -> None:
+    """Stories, most recently active first."""
+    with _engine(ctx) as engine:
+        found = engine.stories(limit=limit, min_size=min_size)
+        if as_json:
+            _print_json([s.to_dict() for s in found])
+            return
+        for s in found:
+            last = s.last_seen.date().isoformat() if s.last_seen else ""
+            click.echo(f"{s.id:>5}  {s.size:>3} articles  {last}  {s.label}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
+@click.pass_context
+def export(ctx: click.Context, fmt: str) -> None:
+    """Every article, one JSON object per line."""
+    with _engine(ctx) as engine:
+        for row in engine.export():
+            click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@main.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the vector and keyword indexes from the database."""
+    with _engine(ctx) as engine:
+        counts = engine.reindex()
+    click.echo(f"reindexed: {counts['vectors']} vectors, {counts['keyword']} keyword documents")
+
+
+@main.command()
+@click.pass_context
+def reembed(ctx: click.Context) -> None:
+    """Re-embed every article with the configured model (after changing models)."""
+    from .embed import EmbedderError
+    from .engine import Engine
+
+    try:
+        with Engine(_settings(ctx), check_model=False) as engine:
+            done = engine.reembed()
+    except EmbedderError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"re-embedded {done} articles")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts of articles, copies, stories and indexed vectors."""
+    with _engine(ctx) as engine:
+        data = engine.stats()
+    if as_json:
+        _print_json(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key}: {value}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the JSON API (OpenAPI docs at /docs) and the reader pages."""
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings(ctx, host=host, port=port)
+    engine = _engine(ctx, host=host, port=port)
+    click.echo(f"Tidings serving {engine.stats()['originals']} articles at "
+               f"http://{settings.host}:{settings.port}/  (API docs: /docs)")
+    uvicorn.run(create_app(engine), host=settings.host, port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

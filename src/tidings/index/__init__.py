@@ -1,0 +1,6 @@
+"""Derived search indexes: vectors (usearch HNSW), keywords (FTS5 in the store), hybrid fusion."""
+
+from .hybrid import reciprocal_rank_fusion
+from .vectors import UsearchIndex
+
+__all__ = ["UsearchIndex", "reciprocal_rank_fusion"]

@@ -1,0 +1,127 @@
+"""The one declarative settings table: defaults, `TIDINGS_*` environment, optional TOML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "TIDINGS_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", str, "./data", "Directory holding the database and index files."),
+    Setting("database_url", str, "", "Database URL; empty means SQLite at DATA_DIR/tidings.db."),
+    Setting("model", str, "bundled:all-MiniLM-L6-v2",
+            "Embedding model: 'bundled:all-MiniLM-L6-v2', a local path or a hub id."),
+    Setting("embed_backend", str, "sentence-transformers",
+            "Embedder backend name or dotted path to an Embedder subclass."),
+    Setting("query_prompt", str, "",
+            "Prefix added to search queries only, e.g. Qwen3-Embedding's "
+            "'Instruct: Given a news search query, retrieve relevant articles\\nQuery:'."),
+    Setting("document_prompt", str, "", "Prefix added to documents before embedding."),
+    Setting("truncate_dim", int, 0, "Matryoshka truncation of embeddings; 0 keeps the full size."),
+    Setting("embed_batch_size", int, 32, "Texts per embedding batch."),
+    Setting("max_seq_length", int, 256, "Tokens per document seen by the model (0 = model's own)."),
+    Setting("device", str, "cpu", "Torch device for sentence-transformers."),
+    Setting("index_dtype", str, "f32", "usearch vector dtype: f32, f16 or i8."),
+    Setting("story_threshold", float, 0.55,
+            "Cosine similarity an article needs to a story's centroid to join it."),
+    Setting("story_window_days", float, 7.0, "Only stories active within this many days are joined."),
+    Setting("near_duplicate_threshold", float, 0.8,
+            "Estimated Jaccard similarity of word shingles above which text is a near-duplicate."),
+    Setting("related_limit", int, 10, "Default number of related articles."),
+    Setting("search_limit", int, 20, "Default number of search results."),
+    Setting("user_agent", str, "Tidings/0.1 (+https://github.com/tidings/tidings)",
+            "User-Agent sent when fetching."),
+    Setting("fetch_timeout", float, 20.0, "Seconds allowed for one HTTP fetch, start to end."),
+    Setting("fetch_max_bytes", int, 10 * 1024 * 1024, "Largest response body accepted (decoded)."),
+    Setting("fetch_allow_private", bool, False,
+            "Allow fetching private and loopback addresses (needed for local demos)."),
+    Setting("fetch_per_host_interval", float, 1.0, "Minimum seconds between requests to one host."),
+    Setting("fetch_respect_robots", bool, True, "Honour robots.txt."),
+    Setting("host", str, "127.0.0.1", "Address `tidings serve` binds to."),
+    Setting("port", int, 8000, "Port `tidings serve` listens on."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    if setting.type is bool and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"setting {setting.name}: expected a boolean, got {value!r}")
+    try:
+        return setting.type(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"setting {setting.name}: expected {setting.type.__name__}, got {value!r}"
+        ) from exc
+
+
+class Settings:
+    """Resolved settings: defaults < TOML file < environment < explicit overrides."""
+
+    def __init__(self, values: dict[str, Any]):
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def replace(self, **overrides: Any) -> Settings:
+        values = dict(self._values)
+        for name, value in overrides.items():
+            if name not in _BY_NAME:
+                raise ValueError(f"unknown setting {name!r}")
+            values[name] = _coerce(_BY_NAME[name], value)
+        return Settings(values)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        env = dict(os.environ) if env is None else env
+        values = {s.name: s.default for s in SETTINGS}
+        config_file = config_file or env.get("TIDINGS_CONFIG")
+        if config_file:
+            with open(config_file, "rb") as fh:
+                table = tomllib.load(fh)
+            table = table.get("tidings", table)
+            for name, value in table.items():
+                if name not in _BY_NAME:
+                    raise ValueError(f"{config_file}: unknown setting {name!r}")
+                values[name] = _coerce(_BY_NAME[name], value)
+        for setting in SETTINGS:
+            if setting.env in env:
+                values[setting.name] = _coerce(setting, env[setting.env])
+        settings = cls(values)
+        return settings.replace(**{k: v for k, v in overrides.items() if v is not None})

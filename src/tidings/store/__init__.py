@@ -1,0 +1,23 @@
+"""Storage backends: the database is the source of truth; indexes are derived from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .sqlite import SQLiteStore
+
+__all__ = ["SQLiteStore", "open_store"]
+
+
+def open_store(database_url: str, data_dir: Path) -> SQLiteStore:
+    """The store named by settings: empty or sqlite:///path → SQLite; postgresql:// → not yet."""
+    if not database_url:
+        return SQLiteStore(data_dir / "tidings.db")
+    if database_url.startswith("sqlite:///"):
+        return SQLiteStore(Path(database_url.removeprefix("sqlite:///")))
+    if database_url.startswith(("postgresql://", "postgres://")):
+        raise NotImplementedError(
+            "the PostgreSQL store is not part of this release; unset TIDINGS_DATABASE_URL "
+            "to use the embedded SQLite store"
+        )
+    raise ValueError(f"unsupported database URL {database_url!r}")
