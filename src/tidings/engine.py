@@ -198,8 +198,21 @@ class Engine:
         reported in the result and never stops the others.
         """
         result = IngestResult()
+        return self.ingest_items(self._iter_inputs(list(inputs), result, progress), progress,
+                                 batch_size, result)
+
+    def ingest_items(
+        self,
+        items: Iterable[Page | Article],
+        progress: Progress | None = None,
+        batch_size: int = 32,
+        result: IngestResult | None = None,
+    ) -> IngestResult:
+        """Ingest Pages (extracted here) and ready Articles, in batches of `batch_size`;
+        each batch is one transaction."""
+        result = result or IngestResult()
         batch: list[Page | Article] = []
-        for item in self._iter_inputs(list(inputs), result, progress):
+        for item in items:
             batch.append(item)
             if len(batch) >= batch_size:
                 self._ingest_batch(batch, result, progress)
@@ -207,6 +220,8 @@ class Engine:
         if batch:
             self._ingest_batch(batch, result, progress)
         return result
+
+    ingest_articles = ingest_items
 
     def _iter_inputs(
         self, inputs: list[str], result: IngestResult, progress: Progress | None

@@ -1,0 +1,23 @@
+import numpy as np
+
+from tidings.index import UsearchIndex, reciprocal_rank_fusion
+
+
+def test_rrf_prefers_documents_ranked_well_by_both_lists():
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]])
+    assert [doc for doc, _ in fused][:2] == [1, 3]
+    assert {doc for doc, _ in fused} == {1, 2, 3, 4}
+
+
+def test_usearch_index_round_trips_and_survives_a_torn_file(tmp_path):
+    path = tmp_path / "v.usearch"
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(20, 8)).astype(np.float32)
+    index = UsearchIndex(path, 8)
+    index.add(np.arange(1, 21, dtype=np.uint64), vectors)
+    index.save()
+    again = UsearchIndex(path, 8)
+    assert len(again) == 20
+    assert again.search(vectors[4], 1)[0][0] == 5
+    path.write_bytes(b"not an index")
+    assert len(UsearchIndex(path, 8)) == 0  # unreadable file → empty index, to be rebuilt
