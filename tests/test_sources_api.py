@@ -1,0 +1,37 @@
+"""The public surface of tidings.sources: explicit, sorted, importable, light."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import tidings.sources as sources
+
+
+def test_all_is_sorted_and_complete():
+    assert sources.__all__ == sorted(sources.__all__)
+    for name in sources.__all__:
+        assert getattr(sources, name) is not None
+
+
+def test_every_module_has_a_one_line_docstring():
+    from tidings.sources import feeds, files, http, opml, robots
+
+    for module in (sources, feeds, files, http, opml, robots):
+        doc = module.__doc__ or ""
+        assert doc.strip() and "\n" not in doc.strip(), module.__name__
+
+
+def test_import_does_not_pull_feedparser_or_lxml():
+    code = (
+        "import sys, tidings.sources; "
+        "print(sorted(m for m in ('feedparser', 'lxml') if m in sys.modules))"
+    )
+    src = str(Path(sources.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out.strip() == "[]"
