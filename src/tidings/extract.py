@@ -80,9 +80,10 @@ def decode_html(data: bytes, content_type: str | None = None) -> str:
             return data.decode(declared)
         except (UnicodeDecodeError, LookupError):
             pass
-    if declared == "utf-8":
-        return data.decode("utf-8", errors="replace")
-    return data.decode("cp1252" if declared is None else declared, errors="replace")
+    # bytes that are not UTF-8 whatever the page claims: almost always Windows-1252 / Latin-1
+    if declared in (None, "utf-8"):
+        return data.decode("cp1252", errors="replace")
+    return data.decode(declared, errors="replace")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
