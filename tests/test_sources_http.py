@@ -329,6 +329,17 @@ def test_interval_is_per_host(server, fetcher):
     assert time.monotonic() - started < 0.4
 
 
+def test_fetch_many_in_parallel_fetches_robots_once(server, base, fetcher):
+    urls = [base + "/page", base + "/private/x", base + "/missing"] + [base + "/count"] * 3
+    results = list(fetcher().fetch_many(urls, workers=6))
+    assert sorted(url for url, _ in results) == sorted(urls)
+    outcome = {url: str(r) if isinstance(r, FetchError) else r.status for url, r in results}
+    assert outcome[base + "/page"] == 200
+    assert outcome[base + "/private/x"] == "blocked by robots.txt"
+    assert outcome[base + "/missing"] == "HTTP 404"
+    assert server.paths().count("/robots.txt") == 1
+
+
 # --- MockTransport unit tests ------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -88,8 +88,11 @@ class Fetcher:
     """A polite, defensive HTTP GET client. Thread-safe; one instance per process is enough.
 
     Every failure raises FetchError with a short reason. Caps are enforced while reading:
-    max_bytes on the decoded body (a gzip bomb is stopped early) and timeout seconds on
-    each request/response exchange in total (a slow-drip server is cut off).
+    max_bytes on the decoded body (a gzip bomb is stopped early) and timeout seconds for
+    connecting, for each read, and for the whole body download (a slow-drip server is cut
+    off). Known gaps: a server dribbling its *headers* is bounded only by the per-read
+    timeout, and the address check resolves the host separately from httpx's own
+    connect (a DNS-rebinding window); a pinned-address transport would close both.
     """
 
     def __init__(
@@ -148,6 +151,27 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         return self._get(url, headers, max_bytes=self.max_bytes, check_robots=True)
+
+    def fetch_many(
+        self, urls: Iterable[str], *, workers: int = 8
+    ) -> Iterator[tuple[str, FetchResult | FetchError]]:
+        """Fetch urls on a thread pool; yield (url, result or error) as each one finishes.
+
+        Politeness still holds: the per-host interval spaces requests to one host however
+        many workers there are, so workers mostly help when urls span many hosts.
+        """
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        def one(url: str) -> FetchResult | FetchError:
+            try:
+                return self.fetch(url)
+            except FetchError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(one, url): url for url in urls}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
 
     def close(self) -> None:
         self._client.close()
