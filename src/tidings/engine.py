@@ -241,10 +241,15 @@ class Engine:
     def _iter_urls(
         self, urls: list[str], result: IngestResult, progress: Progress | None
     ) -> Iterator[Page]:
+        with make_fetcher(self.settings) as fetcher:
+            yield from self._fetch_urls(fetcher, urls, result, progress)
+
+    def _fetch_urls(
+        self, fetcher, urls: list[str], result: IngestResult, progress: Progress | None
+    ) -> Iterator[Page]:
         from .sources.feeds import FeedError, looks_like_feed, parse_feed
         from .sources.http import FetchError
 
-        fetcher = make_fetcher(self.settings)
         for url in urls:
             try:
                 fetched = fetcher.fetch(url)

@@ -37,7 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_seq_length", int, 256, "Tokens per document seen by the model (0 = model's own)."),
     Setting("device", str, "cpu", "Torch device for sentence-transformers."),
     Setting("index_dtype", str, "f32", "usearch vector dtype: f32, f16 or i8."),
-    Setting("story_threshold", float, 0.55,
+    Setting("story_threshold", float, 0.45,
             "Cosine similarity an article needs to a story's centroid to join it."),
     Setting("story_window_days", float, 7.0, "Only stories active within this many days are joined."),
     Setting("near_duplicate_threshold", float, 0.8,
