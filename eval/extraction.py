@@ -195,18 +195,22 @@ def trafilatura_extractor() -> Callable[[bytes, str | None], Result]:
     return run
 
 
-def tidings_extractor() -> Callable[[bytes, str | None], Result]:
+def tidings_extractor(thorough: bool = False) -> Callable[[bytes, str | None], Result]:
     from tidings.extract import extract
 
     def run(html: bytes, url: str | None) -> Result:
-        art = extract(html, url)
+        art = extract(html, url, thorough=thorough)
         date = art.published.date().isoformat() if art.published else None
         return Result(art.text, art.title, art.author, date)
 
     return run
 
 
-EXTRACTORS = {"trafilatura": trafilatura_extractor, "tidings": tidings_extractor}
+EXTRACTORS = {
+    "trafilatura": trafilatura_extractor,
+    "tidings": tidings_extractor,
+    "tidings-thorough": lambda: tidings_extractor(thorough=True),
+}
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -322,7 +326,7 @@ _LABELS = {
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
     names = list(results)
-    header = f"{'metric':<36}" + "".join(f"{n:>14}" for n in names)
+    header = f"{'metric':<36}" + "".join(f"{n:>18}" for n in names)
     print(header)
     print("-" * len(header))
     for dataset, rows in _ROWS.items():
@@ -337,11 +341,11 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             for n in names:
                 value = results[n].get(dataset, {}).get(row)
                 if value is None:
-                    cells.append(f"{'-':>14}")
+                    cells.append(f"{'-':>18}")
                 elif row == "pages_per_s":
-                    cells.append(f"{value:>14.1f}")
+                    cells.append(f"{value:>18.1f}")
                 else:
-                    cells.append(f"{value:>14.3f}")
+                    cells.append(f"{value:>18.3f}")
             print(f"{label:<36}" + "".join(cells))
 
 
@@ -365,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     aeb = load_aeb(root, limit=args.limit) if args.aeb else None
     wcxb = load_wcxb(root, limit=args.limit) if args.wcxb else None
-    names = args.only or ["trafilatura", "tidings"]
+    names = args.only or ["trafilatura", "tidings", "tidings-thorough"]
     results = {name: evaluate(name, aeb, wcxb) for name in names}
     print(f"data: {root}")
     print_table(results)

@@ -9,7 +9,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 from tidings.junk import clean_text
 from tidings.metadata import PageMeta, read_metadata
@@ -113,10 +114,17 @@ def _parse(text: str) -> etree._Element | None:
         blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
         body = "".join(f"<p>{_escape(b)}</p>" for b in blocks)
         text = f"<html><body>{body}</body></html>"
+    from trafilatura.utils import load_html
+
     try:
-        tree = lxml_html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
-        return None
+        tree = load_html(text)
+    except (etree.ParserError, ValueError, TypeError):
+        tree = None
+    if tree is None:
+        try:
+            tree = lxml_html.document_fromstring(text)
+        except (etree.ParserError, ValueError):
+            return None
     return tree
 
 
@@ -127,19 +135,12 @@ def _escape(text: str) -> str:
 # -- main text -------------------------------------------------------------------------------
 
 
-def _main_text(tree: etree._Element, url: str | None) -> str:
-    import trafilatura
+def _main_text(tree: etree._Element, url: str | None, thorough: bool = False) -> str:
+    """The article text of `tree` (which is modified on the way)."""
+    from tidings.extraction.candidates import candidates
 
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        include_comments=False,
-        include_tables=True,
-        with_metadata=False,
-    )
-    if doc is None:
-        return ""
-    return doc.text or ""
+    found = candidates(tree, url, thorough=thorough)
+    return found.best()
 
 
 def _paragraphs(text: str) -> str:
@@ -204,8 +205,11 @@ def _headline_links(tree: etree._Element) -> tuple[int, int]:
     return count, words
 
 
-def classify(tree: etree._Element, text: str, title: str, meta: PageMeta, url: str | None) -> str:
-    """Decide what the page is: article, empty, error, paywall or index."""
+def classify(text: str, title: str, meta: PageMeta, url: str | None, links: tuple[int, int]) -> str:
+    """Decide what the page is: article, empty, error, paywall or index.
+
+    `links` is (count, words) of teaser-like links on the page, see `_headline_links`.
+    """
     words = len(text.split())
     if words == 0:
         return "empty"
@@ -219,7 +223,7 @@ def classify(tree: etree._Element, text: str, title: str, meta: PageMeta, url: s
         bool(meta.ld_types & _ARTICLE_LD) or (meta.og_type or "").lower() == "article"
     )
     path = urlparse(url).path if url else ""
-    links, link_words = _headline_links(tree)
+    links, link_words = links
     if not is_article_typed and path and _INDEX_PATH.search(path) and links >= 8:
         return "index"
     if not is_article_typed and links >= 15 and link_words > 1.5 * words:
@@ -235,7 +239,7 @@ _ARTICLE_LD = {"newsarticle", "article", "blogposting", "reportagenewsarticle"}
 # -- public API ------------------------------------------------------------------------------
 
 
-def _extract_one(content: str | bytes, url: str | None) -> Article:
+def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) -> Article:
     if content is None:
         raise ExtractError("no content")
     if isinstance(content, bytes):
@@ -254,8 +258,9 @@ def _extract_one(content: str | bytes, url: str | None) -> Article:
         article.kind = "empty"
         return article
     meta = read_metadata(tree, url)
+    links = _headline_links(tree)
     try:
-        raw = _main_text(tree, url)
+        raw = _main_text(tree, url, thorough)
     except Exception as exc:  # trafilatura is robust, but a library bug must not kill a batch
         LOGGER.warning("text extraction failed for %s: %s", url, exc)
         raw = ""
@@ -270,25 +275,29 @@ def _extract_one(content: str | bytes, url: str | None) -> Article:
     article.site_name = meta.site_name
     article.image = meta.image
     article.excerpt = _excerpt(body)
-    article.kind = classify(tree, body, article.title, meta, url)
+    article.kind = classify(body, article.title, meta, url, links)
     return article
 
 
-def extract_many(pages: Iterable[tuple[str | bytes, str | None]]) -> list[Article]:
+def extract_many(
+    pages: Iterable[tuple[str | bytes, str | None]], *, thorough: bool = False
+) -> list[Article]:
     """Extract a batch of (html, url) pairs into Articles, in order.
 
     Pages that are not articles come back with `kind` set ("empty", "index", "paywall",
     "error"); input that is not a web page at all raises ExtractError naming the page.
+    `thorough` also runs precision and recall passes and picks the best text (about half
+    the speed).
     """
     articles = []
     for index, (content, url) in enumerate(pages):
         try:
-            articles.append(_extract_one(content, url))
+            articles.append(_extract_one(content, url, thorough))
         except ExtractError as exc:
             raise ExtractError(f"{exc} (page {index}: {url or 'no url'})", url, index) from exc
     return articles
 
 
-def extract(html: str | bytes, url: str | None = None) -> Article:
+def extract(html: str | bytes, url: str | None = None, *, thorough: bool = False) -> Article:
     """Extract one page; see `extract_many`."""
-    return extract_many([(html, url)])[0]
+    return extract_many([(html, url)], thorough=thorough)[0]

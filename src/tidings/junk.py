@@ -16,14 +16,19 @@ _JUNK_PARAGRAPH = re.compile(
       | (?:read\s+(?:the\s+)?)?(?:full|original)\s+(?:article|story)(?:\s+(?:here|at\s+\S+))?\.?
       | would\s+love\s+your\s+thoughts,?\s+please\s+comment\.?
       | please\s+(?:leave\s+a\s+)?comment\s+below\.?
-      | (?:please\s+)?share\s+(?:this|the\s+article|this\s+(?:article|post|story))(?:\s+(?:on|with|via)\b.*)?\s*[:.!]?
+      | (?:please\s+)?share\s+(?:this|the\s+article|this\s+(?:article|post|story))
+        (?:\s+(?:on|with|via)\b.*)?\s*[:.!]?
       | share\s+(?:on|via)\s+\w+(?:\s*\(opens\s+in\s+new\s+window\))?
       | click\s+to\s+(?:share|email|print)\b.*\(opens\s+in\s+new\s+window\)
-      | (?:share|tweet|email|print|pin|whatsapp|telegram|facebook|twitter|linkedin|reddit|pinterest)(?:\s*[|,/·•]\s*(?:share|tweet|email|print|pin|whatsapp|telegram|facebook|twitter|x|linkedin|reddit|pinterest))*
+      | (?:share|tweet|email|print|pin|whatsapp|telegram|facebook|twitter|linkedin|reddit|pinterest)
+        (?:\s*[|,/·•]\s*(?:share|tweet|email|print|pin|whatsapp|telegram|facebook|twitter|x
+                          |linkedin|reddit|pinterest))*
       | like\s+this:?
       | like\s+loading\.{0,3}…?
       | related(?:\s+(?:articles?|posts?|stories|news|reading|content|coverage))?\s*:?
-      | (?:you\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)|more\s+from\s+\S+(?:\s+\S+)?|recommended(?:\s+for\s+you)?|read\s+(?:more|next|also)|see\s+also|also\s+read|trending(?:\s+now)?)\s*:?
+      | (?:you\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)
+         |more\s+from\s+\S+(?:\s+\S+)?|recommended(?:\s+for\s+you)?|read\s+(?:more|next|also)
+         |see\s+also|also\s+read|trending(?:\s+now)?)\s*:?
       | advertisement\.?
       | (?:story\s+)?continues?\s+below(?:\s+advertisement)?\.?
       | leave\s+a\s+(?:comment|reply)\.?
@@ -79,9 +84,10 @@ def is_junk_paragraph(paragraph: str) -> bool:
         return True
     if _TEASER_LEADIN.match(text) and _words(text) <= 25:
         return True
-    if _NEWSLETTER_STRONG.search(text) and _words(text) <= 45:
-        return True
-    return False
+    # a short promo line; longer prose that mentions a newsletter is content
+    return bool(
+        _NEWSLETTER_STRONG.search(text) and _words(text) <= 25 and not text.startswith(("- ", "* "))
+    )
 
 
 def _is_teaser_line(paragraph: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -96,7 +97,10 @@ def parse_date(value: Any) -> datetime | None:
         try:
             from dateutil import parser as date_parser
 
-            parsed = date_parser.parse(text, fuzzy=False)
+            with warnings.catch_warnings():
+                # unknown zone names ("EST") parse as naive: treated as UTC below
+                warnings.simplefilter("ignore")
+                parsed = date_parser.parse(text, fuzzy=False)
         except (ValueError, OverflowError, TypeError):
             return None
     if parsed.year < 1990 or parsed.year > 2100:

@@ -1,0 +1,1 @@
+"""Helpers of the extract stage: text candidate passes over trafilatura's building blocks."""
