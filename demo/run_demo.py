@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_serve:
         engine.close()
         site_server.shutdown()
+        site_server.server_close()
         return 0
 
     import uvicorn

@@ -64,3 +64,8 @@ def serve_directory(root: Path):
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+def stop_server(server) -> None:
+    server.shutdown()
+    server.server_close()

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from .conftest import REPO, make_settings, serve_directory
+from .conftest import REPO, make_settings, serve_directory, stop_server
 
 
 def load_build_site():
@@ -37,7 +37,7 @@ def demo(tmp_path_factory, embedder):
     rows = {row["url"]: row for row in engine.export()}
     yield engine, manifest, result, rows
     engine.close()
-    server.shutdown()
+    stop_server(server)
 
 
 def test_every_page_is_stored_once_and_nothing_fails(demo):

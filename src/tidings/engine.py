@@ -269,17 +269,23 @@ class Engine:
                 continue
             self.store.upsert_source(url, feed.title or url, "feed", feed.site_url)
             self.store.record_source_check(url, fetched.etag, fetched.last_modified, None)
+            todo = []
             for entry in feed.entries:
                 if self.store.id_by_url(entry.url) is not None:
                     result.unchanged += 1
                     if progress:
                         progress("unchanged", entry.url)
+                else:
+                    todo.append(entry)
+            # fetched in parallel, ingested oldest first so an original precedes its copies
+            done = dict(fetcher.fetch_many([e.url for e in todo]))
+            todo.sort(key=lambda e: (e.published is None, e.published or 0, e.url))
+            for entry in todo:
+                fetched_entry = done[entry.url]
+                if isinstance(fetched_entry, FetchError):
+                    self._fail(result, entry.url, str(fetched_entry), progress)
                     continue
-                try:
-                    entry_page = fetcher.fetch(entry.url).page
-                except FetchError as exc:
-                    self._fail(result, entry.url, str(exc), progress)
-                    continue
+                entry_page = fetched_entry.page
                 if entry_page is None:
                     continue
                 entry_page.source = feed.title or None
