@@ -61,7 +61,7 @@ _SPACE = re.compile(r"\s+")
 def _clean(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    value = _SPACE.sub(" ", value).strip()
+    value = fix_mojibake(_SPACE.sub(" ", value).strip())
     return value or None
 
 
@@ -279,10 +279,59 @@ def _first(tags: dict[str, str], keys: tuple[str, ...]) -> str | None:
     return None
 
 
+_TEMPLATE_JUNK = re.compile(
+    r"[{}<>]|^\w+(?:\.\w+){2,}$|^(?:admin|administrator|editor|staff|guest)$", re.I
+)
+
+
 def _author_from_meta(value: str | None) -> str | None:
     if not value or value.startswith(("http://", "https://", "@")) or "/" in value:
         return None
+    if _TEMPLATE_JUNK.search(value):  # unrendered template variables, CMS role names
+        return None
     return value
+
+
+def _visible_byline(tree: etree._Element) -> str | None:
+    """A byline in the page markup (author links, 'byline' classes …), via trafilatura."""
+    from trafilatura.metadata import extract_author
+
+    try:
+        found = extract_author(tree)
+    except Exception:  # heuristic helper: failure means no byline
+        return None
+    return _author_from_meta(clean_byline(_clean(found)))
+
+
+_BYLINE_PREFIX = re.compile(
+    r"^(?:(?:written|posted|published|reviewed|edited|words|story|text)\s+by|by|author|"
+    r"read\s+more\s+about|about\s+the\s+author)\s*:?\s+",
+    re.I,
+)
+_BYLINE_STOP = re.compile(
+    r"\s*(?:[;|•·]|\b(?:reviewed|updated|published|posted|fact[- ]checked|edited|medically)\b"
+    r"|\b(?:co-?founder|founder|ceo|cto|editor|writer|expert|reviewer|contributor|reporter|"
+    r"correspondent|journalist|columnist|staff|head|senior|lead|chief|manager|director|"
+    r"specialist|analyst|strategist|consultant|licensed|certified)\b"
+    r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b\.?\s+\d)",
+    re.I,
+)
+
+
+def clean_byline(value: str | None) -> str | None:
+    """'By Jane Doe; Senior Editor Updated March 3' → 'Jane Doe'."""
+    if not value:
+        return None
+    text = _BYLINE_PREFIX.sub("", value.strip())
+    match = _BYLINE_STOP.search(text)
+    if match:
+        text = text[: match.start()]
+    text = text.strip(" ,;:-–—|")
+    words = text.split()
+    if not words or len(words) > 12 or text.casefold() in {"written by", "by", "author"}:
+        return None
+    return text
 
 
 # -- title -----------------------------------------------------------------------------------
@@ -317,25 +366,52 @@ def _h1_texts(tree: etree._Element) -> list[str]:
     return out
 
 
+def _tokens(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.casefold()))
+
+
+def _similarity(a: str, b: str) -> float:
+    ta, tb = _tokens(a), _tokens(b)
+    return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
+
+
 def _choose_title(tree: etree._Element, tags: dict[str, str], meta: PageMeta) -> str | None:
+    """The headline as the reader sees it: the h1 that matches the declared title, if any."""
     html_title = None
     title_el = tree.find(".//title")
     if title_el is not None:
         html_title = _clean(" ".join(title_el.itertext()))
-    candidates = [meta.title, _first(tags, _META_TITLE)]
-    h1s = _h1_texts(tree)
-    # a single h1 that agrees with a declared title is the most faithful form
-    for cand in candidates:
-        if cand:
-            for h1 in h1s:
-                if h1.casefold() == cand.casefold():
-                    return h1
-            return _strip_site_suffix(cand, meta.site_name)
+    declared = [t for t in (meta.title, _first(tags, _META_TITLE), html_title) if t]
+    h1s = [h for h in _h1_texts(tree) if 2 <= len(h) <= 300][:10]
+    if declared and h1s:
+        scored = [(max(_similarity(h, d) for d in declared), h) for h in h1s]
+        score, best = max(scored, key=lambda pair: pair[0])
+        if score >= 0.3:
+            return best
+    for cand in declared[:2]:
+        return _strip_site_suffix(cand, meta.site_name)
     if len(h1s) == 1:
         return h1s[0]
     if html_title:
         return _strip_site_suffix(html_title, meta.site_name)
     return h1s[0] if h1s else None
+
+
+_MOJIBAKE = re.compile(
+    "[ÃÂâ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
+)
+
+
+def fix_mojibake(text: str) -> str:
+    """Undo UTF-8 read as Windows-1252/Latin-1 ('Investorâ€™s' → 'Investor’s')."""
+    if not _MOJIBAKE.search(text):
+        return text
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return text
 
 
 # -- public ----------------------------------------------------------------------------------
@@ -351,6 +427,8 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
     meta.title = _choose_title(tree, tags, meta)
     if not meta.author:
         meta.author = _author_from_meta(_first(tags, _META_AUTHOR))
+    if not meta.author:
+        meta.author = _visible_byline(tree)
     if not meta.published:
         meta.published = parse_date(_first(tags, _META_PUBLISHED))
     if not meta.published:
@@ -361,6 +439,8 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
                 break
     if not meta.modified:
         meta.modified = parse_date(_first(tags, _META_MODIFIED))
+    if not meta.published:
+        meta.published = _date_from_page(tree, url)
     meta.image = meta.image or tags.get("og:image") or tags.get("twitter:image")
     meta.description = tags.get("og:description") or tags.get("description")
     meta.language = _language(tree, tags) or meta.language
@@ -379,6 +459,27 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
     if meta.image and url:
         meta.image = urljoin(url, meta.image)
     return meta
+
+
+def _date_from_page(tree: etree._Element, url: str | None) -> datetime | None:
+    """Date from the URL and visible page text (htmldate), when no markup declares one."""
+    import logging
+
+    from htmldate import find_date
+
+    logging.getLogger("htmldate").setLevel(logging.ERROR)
+    try:
+        found = find_date(
+            tree,
+            url=url,
+            original_date=True,
+            extensive_search=False,
+            outputformat="%Y-%m-%d",
+            max_date=datetime.now(UTC).strftime("%Y-%m-%d"),
+        )
+    except Exception:  # htmldate is a heuristic helper; its failure is "no date"
+        return None
+    return parse_date(found) if found else None
 
 
 def _language(tree: etree._Element, tags: dict[str, str]) -> str | None:
