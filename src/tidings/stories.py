@@ -39,13 +39,24 @@ class StoryClusterer:
         self.last = np.array([_ts(row["last_seen"]) for row in rows], dtype=np.float64)
         self.sizes = np.array([row["size"] for row in rows], dtype=np.int64)
         self.label_time = self.first.copy()
-        if rows:
-            self.sums = np.vstack([blob_to_vector(row["centroid"]) for row in rows]).astype(
-                np.float32
-            )
-        else:
-            self.sums = None
+        # centroid sums in a matrix with spare rows, so adding a story is amortised O(1)
+        vectors = [blob_to_vector(row["centroid"]) for row in rows]
+        self._sums = np.vstack(vectors).astype(np.float32) if vectors else None
         self._loaded = True
+
+    @property
+    def sums(self) -> np.ndarray | None:
+        return None if self._sums is None else self._sums[: len(self.ids)]
+
+    def _append_sum(self, vector: np.ndarray) -> None:
+        n = len(self.ids)
+        if self._sums is None:
+            self._sums = np.zeros((16, len(vector)), dtype=np.float32)
+        elif n > len(self._sums):
+            grown = np.zeros((2 * len(self._sums), self._sums.shape[1]), dtype=np.float32)
+            grown[: len(self._sums)] = self._sums
+            self._sums = grown
+        self._sums[n - 1] = vector
 
     def assign(
         self, db: sqlite3.Connection, vector: np.ndarray, when: datetime, title: str
@@ -63,7 +74,7 @@ class StoryClusterer:
                 pick = int(np.argmax(sims))
                 best, best_sim = int(active[pick]), float(sims[pick])
         if best >= 0 and best_sim >= self.threshold:
-            self.sums[best] += vector
+            self._sums[best] += vector
             self.sizes[best] += 1
             self.first[best] = min(self.first[best], t)
             self.last[best] = max(self.last[best], t)
@@ -79,8 +90,7 @@ class StoryClusterer:
             self.last = np.append(self.last, t)
             self.label_time = np.append(self.label_time, t)
             self.sizes = np.append(self.sizes, 1)
-            row = vector.astype(np.float32)[None, :]
-            self.sums = row.copy() if self.sums is None else np.vstack([self.sums, row])
+            self._append_sum(vector)
             best = len(self.ids) - 1
         self.store.save_story(
             db,
@@ -89,7 +99,7 @@ class StoryClusterer:
             _dt(self.first[best]),
             _dt(self.last[best]),
             int(self.sizes[best]),
-            self.sums[best],
+            self._sums[best],
         )
         return self.ids[best]
 
