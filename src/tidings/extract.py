@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from lxml import etree
 from lxml import html as lxml_html
 
-from tidings.junk import clean_text
+from tidings.junk import clean_edges, clean_text
 from tidings.metadata import PageMeta, read_metadata
 from tidings.models import Article
 
@@ -148,6 +148,17 @@ def _paragraphs(text: str) -> str:
     return "\n\n".join(line for line in lines if line)
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _drop_leading_title(text: str, title: str) -> str:
+    """The headline is its own field: do not repeat it as the first paragraph."""
+    first, _, rest = text.partition("\n\n")
+    if title and _WORD.findall(first.casefold()) == _WORD.findall(title.casefold()):
+        return rest
+    return text
+
+
 def _excerpt(text: str) -> str | None:
     if not text:
         return None
@@ -224,13 +235,19 @@ def classify(text: str, title: str, meta: PageMeta, url: str | None, links: tupl
     )
     path = urlparse(url).path if url else ""
     links, link_words = links
-    if not is_article_typed and path and _INDEX_PATH.search(path) and links >= 8:
-        return "index"
-    if not is_article_typed and links >= 15 and link_words > 1.5 * words:
-        return "index"
-    if links >= 30 and link_words > 4 * words and words < 300:
-        return "index"
+    # an index page's text is a list of headlines, an article's is prose
+    prose = sum(
+        len(p.split())
+        for p in text.split("\n\n")
+        if len(p.split()) >= 10 and _SENTENCE_END.search(p.rstrip())
+    )
+    if links >= 10 and prose < 0.35 * words and link_words > words:
+        if not is_article_typed or (path and _INDEX_PATH.search(path)):
+            return "index"
     return "article"
+
+
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’)]$")
 
 
 _ARTICLE_LD = {"newsarticle", "article", "blogposting", "reportagenewsarticle"}
@@ -264,7 +281,8 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
     except Exception as exc:  # trafilatura is robust, but a library bug must not kill a batch
         LOGGER.warning("text extraction failed for %s: %s", url, exc)
         raw = ""
-    body = clean_text(_paragraphs(raw))
+    body = _drop_leading_title(clean_text(_paragraphs(raw)), meta.title or "")
+    body = "\n\n".join(clean_edges(body.split("\n\n"), meta.author)) if body else body
     article.title = meta.title or ""
     article.text = body
     article.author = meta.author

@@ -134,3 +134,98 @@ def clean_text(text: str) -> str:
     """Clean a text whose paragraphs are separated by blank lines (or single newlines)."""
     paragraphs = [p for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
     return "\n\n".join(clean_paragraphs(paragraphs))
+
+
+# -- edges of the body: datelines, reading times, credits, bios, sign-offs ------------------
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE_TOKEN = re.compile(
+    rf"\b(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:19|20)?\d\d|(?:19|20)\d\d[/.-]\d{{1,2}}[/.-]\d{{1,2}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d|\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d\d"
+    rf"|\d{{1,2}}\s+de\s+\w+\s+de\s+(?:19|20)\d\d)",
+    re.IGNORECASE,
+)
+_READING_TIME = re.compile(
+    r"^(?:(?:reading\s+time|read\s+time|tempo\s+de\s+leitura|lesezeit|temps\s+de\s+lecture)\s*:?\s*)?"
+    r"\d+\s*(?:-\s*\d+\s*)?(?:min(?:ute)?s?|minutos?|minuten)\.?(?:\s+(?:read|reading|de\s+leitura))?$"
+    r"|^(?:reading\s+time|tempo\s+de\s+leitura|lesezeit)\s*:.{0,20}$",
+    re.IGNORECASE,
+)
+_URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+_CREDIT = re.compile(
+    r"^(?:image|photo|picture|video|graphic|illustration)s?\s*(?:credit|courtesy|source|by)?\s*:"
+    r"|^(?:credit|photo\s+credit|image\s+credit)\s*:",
+    re.IGNORECASE,
+)
+_SOCIAL_CTA = re.compile(
+    r"\bfollow\s+(?:us|him|her|them|@\w+|\w+\s+on)\b.{0,80}\b(?:twitter|facebook|instagram|x|linkedin"
+    r"|tiktok|threads|bluesky|youtube)\b|^like\s+this\s+(?:story|article)\?",
+    re.IGNORECASE,
+)
+_EDGE_HEADINGS = re.compile(
+    r"^(?:comments?|explore\s+further|popular\s+on\s+.{1,40}|table\s+of\s+contents|contents"
+    r"|print(?:\s+article)?|order\s+reprints|reprints|more:|about\s+the\s+author)\s*:?$",
+    re.IGNORECASE,
+)
+
+
+def _is_dateline(paragraph: str) -> bool:
+    """A short line that is mostly a date/time stamp ('Updated: Nov. 19, 2019 5:45 AM')."""
+    words = paragraph.split()
+    if len(words) > 14 or not _DATE_TOKEN.search(paragraph):
+        return False
+    if paragraph.lstrip().startswith(("—", "–", "-")) and "@" in paragraph:
+        return False  # the attribution line of an embedded post is part of the quote
+    rest = _DATE_TOKEN.sub(" ", paragraph)
+    rest = re.sub(
+        r"\b(?:updated|published|posted|on|at|by|last|am|pm|[ap]\.m\.|gmt|utc|[a-z]{2,4}t|\d+:\d+"
+        r"|\d+|mon|tue|wed|thu|fri|sat|sun)\w*\b",
+        " ",
+        rest,
+        flags=re.IGNORECASE,
+    )
+    return len(re.findall(r"\w{3,}", rest)) <= 4
+
+
+def _is_author_bio(paragraph: str, author: str | None) -> bool:
+    if not author:
+        return False
+    name = author.split(",")[0].strip()
+    if len(name) < 4 or not paragraph.startswith(name):
+        return False
+    rest = paragraph[len(name) :].lstrip()
+    return (
+        bool(re.match(r"(?:is|was|has|writes|covers|joined|,)\b", rest)) and _words(paragraph) <= 90
+    )
+
+
+def clean_edges(paragraphs: list[str], author: str | None = None) -> list[str]:
+    """Drop stamps, credits and sign-offs at the start and end of a body."""
+    out = paragraphs
+    head, tail = 4, 6
+
+    def junk_at_edge(index: int, paragraph: str) -> bool:
+        text = paragraph.strip()
+        at_head = index < head
+        at_tail = index >= len(out) - tail
+        if not (at_head or at_tail):
+            return False
+        if _READING_TIME.match(text) or _EDGE_HEADINGS.match(text):
+            return True
+        if _CREDIT.match(text) and _words(text) <= 20:
+            return True
+        if _is_dateline(text):
+            return True
+        if at_head and _URL_ONLY.match(text):
+            return True
+        if at_tail:
+            if _SOCIAL_CTA.search(text) and _words(text) <= 40:
+                return True
+            if _is_author_bio(text, author):
+                return True
+        return False
+
+    return [p for i, p in enumerate(out) if not junk_at_edge(i, p)]

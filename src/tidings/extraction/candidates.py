@@ -120,6 +120,12 @@ def candidates(tree: _Element, url: str | None, thorough: bool = False) -> Candi
         b_body, b_text, b_len = baseline(tree)
         if b_len > len(text):
             body, text, source = b_body, b_text, "baseline"
+    if len(text) < balanced_opts.min_extracted_size and r_body is None:
+        # nothing usable: the recall pass is the last resort before "empty"
+        recall_opts = _options("recall", url)
+        r_body, r_text = extract_content(_prepare_tree(tree, recall_opts, url)[0], recall_opts)
+        if len(r_text) > len(text):
+            body, text, source = r_body, r_text, "recall"
     if 0 < len(text) < ESCALATION_MAX_LENGTH and len(text) < ESCALATION_PAGE_SHARE * page_chars:
         if r_body is None:
             recall_opts = _options("recall", url)
