@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -195,3 +195,37 @@ def test_index_behind_the_database_is_repaired_on_open(make_engine, tmp_path):
     engine = make_engine(data)
     assert engine.stats()["vectors_indexed"] == 4
     assert engine.reindex() == {"vectors": 4, "keyword": 4}
+
+
+def test_a_copy_that_arrived_first_gives_way_to_the_original(make_engine):
+    engine = make_engine()
+    wire, _, _, _, aggregator, _ = sample_articles()
+    aggregator.published = wire.published + timedelta(hours=2)
+    engine.ingest_articles([aggregator])  # the aggregator's repost is seen first
+    engine.ingest_articles([wire])  # then the wire original, published earlier
+    rows = {r["url"]: r for r in engine.export()}
+    original, copy = rows[wire.url], rows[aggregator.url]
+    assert original["duplicate_of"] is None and copy["duplicate_of"] == original["id"]
+    assert original["story_id"] == copy["story_id"]
+    hits = engine.search("ferry Skarra", mode="hybrid")
+    assert [h.article.url for h in hits] == [wire.url]
+    assert hits[0].also_published_by == ["FeedHub"]
+    assert engine.stats()["vectors_indexed"] == 1
+    engine.close()
+    reopened = make_engine(engine.data_dir)
+    assert reopened.stats()["vectors_indexed"] == 1
+    assert reopened.search("ferry Skarra", mode="semantic")[0].article.url == wire.url
+
+
+def test_a_page_naming_a_later_page_as_canonical_gives_way(make_engine):
+    engine = make_engine()
+    first = art("https://mirror.example/story", "Ferry aground", FERRY, 3, source="Mirror")
+    first.canonical_url = "https://wire.example/ferry-aground"
+    first.published = None
+    engine.ingest_articles([first])
+    later = art("https://wire.example/ferry-aground", "Ferry runs aground off Skarra", FERRY, 3)
+    later.published = None
+    engine.ingest_articles([later])
+    rows = {r["url"]: r for r in engine.export()}
+    assert rows[later.url]["duplicate_of"] is None
+    assert rows[first.url]["duplicate_of"] == rows[later.url]["id"]

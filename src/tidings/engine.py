@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +25,8 @@ from .store.sqlite import from_iso
 log = logging.getLogger(__name__)
 
 SEARCH_MODES = ("hybrid", "keyword", "semantic")
-EMBED_CHARS = 2000  # the model reads ~256 tokens; more text only costs tokenizer time
+EMBED_CHARS = 2000
+PROMOTE_MARGIN = timedelta(minutes=5)  # the model reads ~256 tokens; more text only costs tokenizer time
 Progress = Callable[[str, str], None]  # (outcome, item) after each item
 
 
@@ -45,6 +46,7 @@ class _Pending:
     vector: np.ndarray | None = None
     reason: str = ""
     buckets: list[int] = field(default_factory=list)
+    replaces: int | None = None  # a stored original that turns out to be a copy of this one
 
 
 class Engine:
@@ -371,6 +373,7 @@ class Engine:
                 self.stories_clusterer.invalidate()
                 raise
             if self.index is not None:
+                self.index.remove(p.replaces for p in pending if p.replaces is not None)
                 new = [(i, p.vector) for i, p in zip(ids, pending, strict=True)
                        if p.vector is not None]
                 if new:
@@ -379,7 +382,8 @@ class Engine:
                     self.index.save()
             self._seen_generation = self.store.generation()
         for p in pending:
-            duplicate = p.original is not None or p.original_pending is not None
+            duplicate = p.original is not None or p.original_pending is not None \
+                or p.replaces is not None
             if duplicate:
                 result.duplicate += 1
             else:
@@ -407,12 +411,10 @@ class Engine:
         if original is None and dedupe.canonical_url(article.url) != key:
             original = self.store.original_by_url_key(dedupe.canonical_url(article.url))
         if original is not None:
-            p.original, p.reason = original, "same canonical url"
-            return p
+            return self._found_stored(p, original, "same canonical url")
         original = self.store.original_by_hash(article.content_hash or "")
         if original is not None:
-            p.original, p.reason = original, "same text"
-            return p
+            return self._found_stored(p, original, "same text")
         p.near = dedupe.NearDuplicateKey(article.text)
         p.buckets = p.near.buckets
         if not p.buckets:
@@ -429,8 +431,31 @@ class Engine:
         if candidates:
             for cid, text in self.store.texts(candidates).items():
                 if dedupe.resemblance(dedupe.shingles(text), p.near.shingles) >= threshold:
-                    p.original, p.reason = cid, "near-identical text"
-                    return p
+                    return self._found_stored(p, cid, "near-identical text")
+        return p
+
+    def _found_stored(self, p: _Pending, original_id: int, reason: str) -> _Pending:
+        """`p` and a stored original are one article. Usually `p` is the copy; but when the
+        stored one names `p` as its canonical page, or `p` was published earlier (the copy
+        arrived first), `p` becomes the original and the stored one its copy."""
+        p.reason = reason
+        stored = self.store.article(original_id)
+        new_key = dedupe.canonical_url(p.article.url)
+        names_new = bool(stored and stored.canonical_url
+                         and dedupe.canonical_url(stored.canonical_url) == new_key
+                         and dedupe.canonical_url(stored.url) != new_key)
+        names_stored = bool(stored and p.article.canonical_url
+                            and dedupe.canonical_url(p.article.canonical_url)
+                            == dedupe.canonical_url(stored.url))
+        earlier = bool(stored and stored.published and p.article.published
+                       and p.article.published < stored.published - PROMOTE_MARGIN)
+        if stored is not None and (names_new or (earlier and not names_stored)):
+            p.replaces = original_id
+            if p.near is None:
+                p.near = dedupe.NearDuplicateKey(p.article.text)
+                p.buckets = p.near.buckets
+            return p
+        p.original = original_id
         return p
 
     def _write(self, pending: list[_Pending]) -> list[int]:
@@ -446,6 +471,10 @@ class Engine:
                                      (p.original,)).fetchone()
                     article.story_id = row[0] if row else None
                     p.vector = None
+                elif p.replaces is not None:
+                    row = db.execute("SELECT story_id FROM articles WHERE id = ?",
+                                     (p.replaces,)).fetchone()
+                    article.story_id = row[0] if row else None
                 elif p.vector is not None:
                     when = article.published or article.fetched or datetime.now(UTC)
                     article.story_id = self.stories_clusterer.assign(
@@ -454,6 +483,8 @@ class Engine:
                                                        p.vector)
                 article.id = article_id
                 ids.append(article_id)
+                if p.replaces is not None:
+                    self.store.demote(db, p.replaces, article_id)
             self.store.bump_generation(db)
         return ids
 

@@ -202,6 +202,15 @@ class SQLiteStore:
             )
         return article_id
 
+    def demote(self, db: sqlite3.Connection, old_id: int, new_id: int) -> None:
+        """Make a stored original (and its copies) copies of `new_id`; the old one leaves
+        the keyword index, the dedupe buckets and the embeddings."""
+        db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?",
+                   (new_id, old_id, old_id))
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", (old_id,))
+        db.execute("DELETE FROM minhash_buckets WHERE article_id = ?", (old_id,))
+        db.execute("DELETE FROM embeddings WHERE article_id = ?", (old_id,))
+
     def replace_embeddings(self, db: sqlite3.Connection, pairs: Iterable[tuple[int, np.ndarray]]):
         db.executemany(
             "INSERT INTO embeddings (article_id, vector) VALUES (?, ?) "
