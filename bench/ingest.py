@@ -36,11 +36,12 @@ def main() -> None:
     feeds = [f["url"] for f in json.loads((site / "_manifest.json").read_text())["feeds"]]
     data = Path(args.data_dir or tempfile.mkdtemp(prefix="tidings-bench-"))
     shutil.rmtree(data, ignore_errors=True)
-    settings = Settings.load(data_dir=str(data), fetch_allow_private=True,
-                             fetch_per_host_interval=0.0)
+    settings = Settings.load(
+        data_dir=str(data), fetch_allow_private=True, fetch_per_host_interval=0.0
+    )
     engine = Engine(settings)
     started = time.perf_counter()
-    engine.embedder  # model load is not ingest work; counted separately
+    _ = engine.embedder  # model load is not ingest work; counted separately
     load_s = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -54,18 +55,28 @@ def main() -> None:
     engine.embedder.embed_documents(texts)
     model_s = time.perf_counter() - started
 
-    print(f"corpus: {summary['pages']} pages from {len(feeds)} feeds "
-          f"({summary['originals']} articles + {summary['copies']} syndicated copies)")
+    print(
+        f"corpus: {summary['pages']} pages from {len(feeds)} feeds "
+        f"({summary['originals']} articles + {summary['copies']} syndicated copies)"
+    )
     print(f"model load: {load_s:.1f}s")
-    print(f"ingest (feeds → fetch → extract → dedupe → embed → store → index → stories): "
-          f"{ingest_s:.1f}s = {pages / ingest_s:.1f} pages/s, "
-          f"{result.new / ingest_s:.1f} new articles/s")
-    print(f"model alone on the same {len(texts)} texts: {model_s:.1f}s = "
-          f"{len(texts) / model_s:.1f} articles/s")
-    print(f"pipeline overhead: {ingest_s - model_s:.1f}s of {ingest_s:.1f}s "
-          f"({(ingest_s - model_s) / ingest_s:.0%})")
-    print(f"result: {result.new} new, {result.duplicate} copies folded, "
-          f"{len(result.failed)} failed; database at {data}")
+    print(
+        f"ingest (feeds → fetch → extract → dedupe → embed → store → index → stories): "
+        f"{ingest_s:.1f}s = {pages / ingest_s:.1f} pages/s, "
+        f"{result.new / ingest_s:.1f} new articles/s"
+    )
+    print(
+        f"model alone on the same {len(texts)} texts: {model_s:.1f}s = "
+        f"{len(texts) / model_s:.1f} articles/s"
+    )
+    print(
+        f"pipeline overhead: {ingest_s - model_s:.1f}s of {ingest_s:.1f}s "
+        f"({(ingest_s - model_s) / ingest_s:.0%})"
+    )
+    print(
+        f"result: {result.new} new, {result.duplicate} copies folded, "
+        f"{len(result.failed)} failed; database at {data}"
+    )
     engine.close()
     server.shutdown()
     server.server_close()

@@ -56,26 +56,37 @@ def main(argv: list[str] | None = None) -> int:
     except OSError:  # port taken: any free port works, the site is built for it
         base_url, site_server = serve_site(site_dir, 0)
     summary = build_site(HERE / "corpus", site_dir, base_url)
-    print(f"demo news web: {summary['outlets']} outlets, {summary['originals']} articles "
-          f"+ {summary['copies']} syndicated copies, served at {base_url}/")
+    print(
+        f"demo news web: {summary['outlets']} outlets, {summary['originals']} articles "
+        f"+ {summary['copies']} syndicated copies, served at {base_url}/"
+    )
     manifest = json.loads((site_dir / "_manifest.json").read_text())
     feeds = [feed["url"] for feed in manifest["feeds"]]
 
     # The demo web lives on loopback, and it is ours: no politeness delay needed.
-    settings = Settings.load(data_dir=args.data_dir, fetch_allow_private=True,
-                             fetch_per_host_interval=0.0, host=args.host, port=args.port)
+    settings = Settings.load(
+        data_dir=args.data_dir,
+        fetch_allow_private=True,
+        fetch_per_host_interval=0.0,
+        host=args.host,
+        port=args.port,
+    )
     engine = Engine(settings)
     print(f"ingesting {len(feeds)} feeds into {settings.data_path} …")
     started = time.perf_counter()
     result = engine.ingest(feeds)
     elapsed = time.perf_counter() - started
     stats = engine.stats()
-    print(f"ingested in {elapsed:.1f}s: {result.new} new, {result.duplicate} syndicated copies "
-          f"folded, {result.unchanged} already stored, {len(result.failed)} failed")
+    print(
+        f"ingested in {elapsed:.1f}s: {result.new} new, {result.duplicate} syndicated copies "
+        f"folded, {result.unchanged} already stored, {len(result.failed)} failed"
+    )
     for item, reason in result.failed:
         print(f"  failed: {item}: {reason}")
-    print(f"database: {stats['originals']} articles, {stats['duplicates']} copies, "
-          f"{stats['stories']} stories ({stats['multi_article_stories']} with 2+ articles)")
+    print(
+        f"database: {stats['originals']} articles, {stats['duplicates']} copies, "
+        f"{stats['stories']} stories ({stats['multi_article_stories']} with 2+ articles)"
+    )
     if args.no_serve:
         engine.close()
         site_server.shutdown()
@@ -86,11 +97,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from tidings.api import create_app
 
-    print(f"\nTidings is up: open http://{args.host}:{args.port}/\n"
-          f"  stories:  http://{args.host}:{args.port}/api/stories?min_size=2\n"
-          f"  search:   http://{args.host}:{args.port}/api/search?q=ferry+aground\n"
-          f"  API docs: http://{args.host}:{args.port}/docs\n"
-          f"Press Ctrl+C to stop.")
+    print(
+        f"\nTidings is up: open http://{args.host}:{args.port}/\n"
+        f"  stories:  http://{args.host}:{args.port}/api/stories?min_size=2\n"
+        f"  search:   http://{args.host}:{args.port}/api/search?q=ferry+aground\n"
+        f"  API docs: http://{args.host}:{args.port}/docs\n"
+        f"Press Ctrl+C to stop."
+    )
     uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -3,6 +3,7 @@ a real local HTTP server for fetching."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -39,17 +40,16 @@ def make_engine(tmp_path, embedder):
     opened = []
 
     def factory(data_dir: Path | None = None, **overrides):
-        engine = Engine(make_settings(data_dir or tmp_path / "data", **overrides),
-                        embedder=embedder)
+        engine = Engine(
+            make_settings(data_dir or tmp_path / "data", **overrides), embedder=embedder
+        )
         opened.append(engine)
         return engine
 
     yield factory
     for engine in opened:
-        try:
+        with contextlib.suppress(Exception):  # a test may have closed it already
             engine.close()
-        except Exception:
-            pass
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

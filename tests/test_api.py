@@ -26,8 +26,9 @@ def api(tmp_path_factory, embedder):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -43,9 +44,14 @@ def api(tmp_path_factory, embedder):
 def test_openapi_lists_every_route(api):
     client, _ = api
     spec = client.get("/openapi.json").json()
-    assert {"/api/search", "/api/articles", "/api/articles/{article_id}",
-            "/api/articles/{article_id}/related", "/api/stories",
-            "/api/stories/{story_id}"} <= set(spec["paths"])
+    assert {
+        "/api/search",
+        "/api/articles",
+        "/api/articles/{article_id}",
+        "/api/articles/{article_id}/related",
+        "/api/stories",
+        "/api/stories/{story_id}",
+    } <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
     index = client.get("/").text
     assert "/docs" in index and "4 articles" in index

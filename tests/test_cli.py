@@ -21,16 +21,41 @@ def write_jsonl(path, rows):
 
 
 ROWS = [
-    {"url": "https://wire.example/ferry", "title": "Ferry runs aground off Skarra",
-     "text": FERRY, "published": "2026-11-03T09:00:00Z", "source": "Meridian Wire"},
-    {"url": "https://wire.example/ferry-2", "title": "Stranded ferry refloated",
-     "text": FERRY_FOLLOWUP, "published": "2026-11-05T09:00:00Z", "source": "Meridian Wire"},
-    {"url": "https://wire.example/rates", "title": "Estova holds rates", "text": BANK,
-     "published": 1793696400000, "source": "Valley Ledger"},
-    {"url": "https://wire.example/mortgages", "title": "Mortgage pain as rates stay high",
-     "text": BANK_FOLLOWUP, "published": "2026-11-05T09:00:00Z", "source": "Valley Ledger"},
-    {"url": "https://feedhub.example/ferry", "title": "Ferry grounded", "text": FERRY,
-     "published": "2026-11-03T10:00:00Z", "source": "FeedHub"},
+    {
+        "url": "https://wire.example/ferry",
+        "title": "Ferry runs aground off Skarra",
+        "text": FERRY,
+        "published": "2026-11-03T09:00:00Z",
+        "source": "Meridian Wire",
+    },
+    {
+        "url": "https://wire.example/ferry-2",
+        "title": "Stranded ferry refloated",
+        "text": FERRY_FOLLOWUP,
+        "published": "2026-11-05T09:00:00Z",
+        "source": "Meridian Wire",
+    },
+    {
+        "url": "https://wire.example/rates",
+        "title": "Estova holds rates",
+        "text": BANK,
+        "published": 1793696400000,
+        "source": "Valley Ledger",
+    },
+    {
+        "url": "https://wire.example/mortgages",
+        "title": "Mortgage pain as rates stay high",
+        "text": BANK_FOLLOWUP,
+        "published": "2026-11-05T09:00:00Z",
+        "source": "Valley Ledger",
+    },
+    {
+        "url": "https://feedhub.example/ferry",
+        "title": "Ferry grounded",
+        "text": FERRY,
+        "published": "2026-11-03T10:00:00Z",
+        "source": "FeedHub",
+    },
 ]
 
 
@@ -71,8 +96,7 @@ def test_search_related_stories_export(cli_db):
     assert sorted(s["size"] for s in stories) == [2, 2]
     rows = [json.loads(line) for line in run(data, "export", "--format", "jsonl").splitlines()]
     assert len(rows) == 5
-    assert set(rows[0]) == {"id", "url", "title", "published", "source", "story_id",
-                            "duplicate_of"}
+    assert set(rows[0]) == {"id", "url", "title", "published", "source", "story_id", "duplicate_of"}
     copy = next(r for r in rows if r["source"] == "FeedHub")
     assert copy["duplicate_of"] == hits[0]["id"]
     rates = next(r for r in rows if r["url"] == "https://wire.example/rates")
@@ -87,8 +111,9 @@ def test_errors_are_clear(cli_db, tmp_path):
     assert result.exit_code != 0 and "no article with id 99999" in result.output
     bad = CliRunner().invoke(main, ["--data-dir", str(data), "search", "x", "--mode", "fuzzy"])
     assert bad.exit_code != 0
-    missing = CliRunner().invoke(main, ["--data-dir", str(data), "extract",
-                                        str(tmp_path / "nope.html")])
+    missing = CliRunner().invoke(
+        main, ["--data-dir", str(data), "extract", str(tmp_path / "nope.html")]
+    )
     assert missing.exit_code != 0 and "no such file" in missing.output
 
 
@@ -101,7 +126,8 @@ def test_extract_json_prints_the_article(tmp_path):
         "<meta name='author' content='Maren Holt'></head><body><nav>Home News Sport</nav>"
         f"<article><h1>Ferry runs aground</h1><p>{FERRY}</p><p>{FERRY_FOLLOWUP}</p>"
         "<p>Visited 12 times, 3 visit(s) today</p></article>"
-        "<footer>© Harbourline</footer></body></html>")
+        "<footer>© Harbourline</footer></body></html>"
+    )
     result = CliRunner().invoke(main, ["extract", str(page), "--json"])
     assert result.exit_code == 0, result.output
     article = json.loads(result.output)
@@ -116,11 +142,21 @@ def test_data_dir_from_environment_and_real_process(tmp_path):
     """The installed console script, a real process, TIDINGS_DATA_DIR honoured."""
     items = write_jsonl(tmp_path / "items.jsonl", ROWS[:2])
     env = {**os.environ, "TIDINGS_DATA_DIR": str(tmp_path / "envdata")}
-    done = subprocess.run([sys.executable, "-m", "tidings.cli", "ingest", str(items)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tidings.cli", "ingest", str(items)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "ingested: 2 new, 0 duplicate" in done.stdout
     assert (tmp_path / "envdata" / "tidings.db").exists()
-    again = subprocess.run([sys.executable, "-m", "tidings.cli", "ingest", str(items)],
-                           env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [sys.executable, "-m", "tidings.cli", "ingest", str(items)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "0 new, 0 duplicate, 2 unchanged" in again.stdout

@@ -14,15 +14,29 @@ import time
 from .conftest import make_settings
 
 EVENTS = ["ferry", "bridge", "flood", "strike", "election", "wildfire", "merger", "telescope"]
-PLACES = ["Skarra", "Port Almsby", "Varnholt", "Tarrow", "Marisol Bay", "Orrin", "Castellan",
-          "Halvern", "Droven", "Lessing"]
+PLACES = [
+    "Skarra",
+    "Port Almsby",
+    "Varnholt",
+    "Tarrow",
+    "Marisol Bay",
+    "Orrin",
+    "Castellan",
+    "Halvern",
+    "Droven",
+    "Lessing",
+]
 
 
 def synthetic_rows(n: int):
     for i in range(n):
         event, place = EVENTS[i % len(EVENTS)], PLACES[(i // len(EVENTS)) % len(PLACES)]
-        yield {"id": i, "title": f"{place} {event} update number {i}: officials give figure {i * 7}",
-               "published": 1793000000000 + i * 60000, "source": f"Outlet {i % 9}"}
+        yield {
+            "id": i,
+            "title": f"{place} {event} update number {i}: officials give figure {i * 7}",
+            "published": 1793000000000 + i * 60000,
+            "source": f"Outlet {i % 9}",
+        }
 
 
 def test_kill_during_ingest_loses_nothing_committed(tmp_path, embedder):
@@ -33,8 +47,9 @@ def test_kill_during_ingest_loses_nothing_committed(tmp_path, embedder):
     data = tmp_path / "data"
     env = {**os.environ, "TIDINGS_DATA_DIR": str(data)}
     log = (tmp_path / "ingest.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "tidings.cli", "ingest", str(items)],
-                            env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tidings.cli", "ingest", str(items)], env=env, stdout=log, stderr=log
+    )
     db_path = data / "tidings.db"
     committed = 0
     deadline = time.monotonic() + 240

@@ -10,7 +10,8 @@ def test_canonical_url_folds_spellings_of_one_page():
     ]
     assert len({dedupe.canonical_url(u) for u in same}) == 1
     assert dedupe.canonical_url("https://example.com/a?id=1") != dedupe.canonical_url(
-        "https://example.com/a?id=2")
+        "https://example.com/a?id=2"
+    )
 
 
 def test_content_hash_ignores_case_spacing_and_punctuation():

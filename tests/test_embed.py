@@ -22,21 +22,32 @@ def tiny_qwen3(tmp_path_factory):
     from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3Model
 
     root = tmp_path_factory.mktemp("qwen3")
-    words = ("the a news story ferry bridge fire flood rates bank instruct given search "
-             "query retrieve relevant articles").split()
+    words = (
+        "the a news story ferry bridge fire flood rates bank instruct given search "
+        "query retrieve relevant articles"
+    ).split()
     vocab = {"<pad>": 0, "<unk>": 1, "<eos>": 2, **{w: i + 3 for i, w in enumerate(words)}}
     tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>",
-                            eos_token="<eos>").save_pretrained(root / "hf")
-    config = Qwen3Config(vocab_size=len(vocab), hidden_size=64, intermediate_size=128,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         head_dim=16, max_position_embeddings=128)
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>"
+    ).save_pretrained(root / "hf")
+    config = Qwen3Config(
+        vocab_size=len(vocab),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        max_position_embeddings=128,
+    )
     Qwen3Model(config).save_pretrained(root / "hf")
     transformer = st_models.Transformer(str(root / "hf"), max_seq_length=64)
     pooling = st_models.Pooling(64, pooling_mode="lasttoken")
     SentenceTransformer(modules=[transformer, pooling, st_models.Normalize()]).save(
-        str(root / "st"))
+        str(root / "st")
+    )
     return root / "st"
 
 
@@ -52,8 +63,9 @@ def test_bundled_model_embeds_offline_and_normalises(embedder):
 def test_local_qwen3_with_query_prompt_and_truncation(tiny_qwen3):
     plain = create_embedder("sentence-transformers", model=str(tiny_qwen3))
     assert plain.dim == 64
-    prompted = create_embedder("sentence-transformers", model=str(tiny_qwen3),
-                               query_prompt=QWEN_PROMPT, truncate_dim=32)
+    prompted = create_embedder(
+        "sentence-transformers", model=str(tiny_qwen3), query_prompt=QWEN_PROMPT, truncate_dim=32
+    )
     assert prompted.dim == 32
     assert prompted.model_id.endswith("@32")
     doc = prompted.embed_documents(["the ferry story"])[0]
@@ -81,8 +93,15 @@ def test_opening_a_database_with_another_model_is_a_clear_error(tmp_path, embedd
 
     settings = make_settings(tmp_path)
     with Engine(settings, embedder=embedder) as engine:
-        engine.ingest_articles([Article(url="https://example.com/a", title="Ferry aground",
-                                        text="The ferry ran aground near the island.")])
+        engine.ingest_articles(
+            [
+                Article(
+                    url="https://example.com/a",
+                    title="Ferry aground",
+                    text="The ferry ran aground near the island.",
+                )
+            ]
+        )
     other = create_embedder("sentence-transformers", model=str(tiny_qwen3))
     with pytest.raises(ModelMismatchError, match="all-MiniLM-L6-v2"):
         Engine(settings, embedder=other)
@@ -95,4 +114,5 @@ def test_opening_a_database_with_another_model_is_a_clear_error(tmp_path, embedd
     with Engine(make_settings(tmp_path, model=str(tiny_qwen3))) as engine:
         assert engine.stats()["dim"] == 64
         assert [h.article.title for h in engine.search("ferry", mode="semantic")] == [
-            "Ferry aground"]
+            "Ferry aground"
+        ]

@@ -44,8 +44,13 @@ BANK_FOLLOWUP = (
 
 
 def art(url: str, title: str, text: str, day: int, source: str = "Test Wire") -> Article:
-    return Article(url=url, title=title, text=text, source=source,
-                   published=datetime(2026, 11, day, 9, 0, tzinfo=UTC))
+    return Article(
+        url=url,
+        title=title,
+        text=text,
+        source=source,
+        published=datetime(2026, 11, day, 9, 0, tzinfo=UTC),
+    )
 
 
 def sample_articles() -> list[Article]:
@@ -53,14 +58,28 @@ def sample_articles() -> list[Article]:
         art("https://wire.example/ferry-aground", "Ferry runs aground off Skarra", FERRY, 3),
         art("https://wire.example/ferry-refloated", "Stranded ferry refloated", FERRY_FOLLOWUP, 5),
         art("https://wire.example/estova-rates", "Estova holds rates at 4.25%", BANK, 4),
-        art("https://wire.example/estova-mortgages", "Mortgage pain as rates stay high",
-            BANK_FOLLOWUP, 5),
+        art(
+            "https://wire.example/estova-mortgages",
+            "Mortgage pain as rates stay high",
+            BANK_FOLLOWUP,
+            5,
+        ),
         # a syndicated copy: other outlet, other headline, a prefixed line, last sentence cut
-        art("https://aggregator.example/2026/11/03/ferry", "Island ferry grounded, 212 rescued",
-            "Updated at 10:00. " + FERRY.rsplit(". ", 1)[0], 3, source="FeedHub"),
+        art(
+            "https://aggregator.example/2026/11/03/ferry",
+            "Island ferry grounded, 212 rescued",
+            "Updated at 10:00. " + FERRY.rsplit(". ", 1)[0],
+            3,
+            source="FeedHub",
+        ),
         # same text, different spacing and case: exact duplicate by content hash
-        art("https://other.example/ferry", "FERRY RUNS AGROUND", FERRY.upper().replace(" ", "  "),
-            3, source="Other Daily"),
+        art(
+            "https://other.example/ferry",
+            "FERRY RUNS AGROUND",
+            FERRY.upper().replace(" ", "  "),
+            3,
+            source="Other Daily",
+        ),
     ]
 
 
@@ -92,7 +111,9 @@ def test_search_modes_and_duplicates_never_listed(make_engine):
     top = engine.search("ship stuck on a sandbar near an island", mode="semantic")[0]
     assert "ferry" in top.article.title.lower()
     assert engine.search("borrowers monetary policy", mode="semantic")[0].article.url in {
-        "https://wire.example/estova-rates", "https://wire.example/estova-mortgages"}
+        "https://wire.example/estova-rates",
+        "https://wire.example/estova-mortgages",
+    }
     # odd user input is never an FTS syntax error
     assert engine.search('"zebra* NOT (', mode="keyword") == []
     assert "ferry" in engine.search('ferry" OR (', mode="keyword")[0].article.title.lower()
@@ -125,40 +146,73 @@ def test_stories_group_events(make_engine):
     assert by_label["Ferry runs aground off Skarra"].size == 2
     assert by_label["Estova holds rates at 4.25%"].size == 2
     story = engine.story(by_label["Ferry runs aground off Skarra"].id)
-    assert [a.url for a in story.articles] == ["https://wire.example/ferry-aground",
-                                               "https://wire.example/ferry-refloated"]
+    assert [a.url for a in story.articles] == [
+        "https://wire.example/ferry-aground",
+        "https://wire.example/ferry-refloated",
+    ]
     assert story.first_seen < story.last_seen
 
 
 def test_bad_inputs_are_reported_and_the_rest_ingested(make_engine, tmp_path):
     engine = make_engine()
     good = tmp_path / "good.html"
-    good.write_text(f"<html><head><title>Ferry runs aground</title></head><body><article>"
-                    f"<h1>Ferry runs aground</h1><p>{FERRY}</p><p>{FERRY_FOLLOWUP}</p>"
-                    f"</article></body></html>")
+    good.write_text(
+        f"<html><head><title>Ferry runs aground</title></head><body><article>"
+        f"<h1>Ferry runs aground</h1><p>{FERRY}</p><p>{FERRY_FOLLOWUP}</p>"
+        f"</article></body></html>"
+    )
     (tmp_path / "binary.html").write_bytes(bytes(range(256)) * 40)
     (tmp_path / "empty.html").write_bytes(b"")
     (tmp_path / "latin1.html").write_bytes(
-        ("<html><head><meta charset='utf-8'><title>Caf\xe9 owners count losses</title></head>"
-         f"<body><article><p>Caf\xe9 owners in the valley said \xabwe lost everything\xbb. "
-         f"{BANK}</p></article></body></html>").encode("latin-1"))  # lies about its charset
-    (tmp_path / "page.html.gz").write_bytes(gzip.compress(
-        f"<html><body><article><h1>Estova rates</h1><p>{BANK_FOLLOWUP}</p></article>"
-        f"</body></html>".encode()))
+        (
+            "<html><head><meta charset='utf-8'><title>Caf\xe9 owners count losses</title></head>"
+            f"<body><article><p>Caf\xe9 owners in the valley said \xabwe lost everything\xbb. "
+            f"{BANK}</p></article></body></html>"
+        ).encode("latin-1")
+    )  # lies about its charset
+    (tmp_path / "page.html.gz").write_bytes(
+        gzip.compress(
+            f"<html><body><article><h1>Estova rates</h1><p>{BANK_FOLLOWUP}</p></article>"
+            f"</body></html>".encode()
+        )
+    )
     jsonl = tmp_path / "items.jsonl"
-    jsonl.write_text("\n".join([
-        json.dumps({"id": 1, "title": "Rates on hold in Estova", "published": 1794300000000,
-                    "source": "Ledger"}),
-        "{not json",
-        json.dumps({"id": 2, "published": "2026-11-04T10:00:00Z"}),  # no title
-        json.dumps({"url": "https://example.com/x", "title": "Mine rescue ends",
-                    "published": "2026-11-04T10:00:00+01:00",
-                    "text": "All four miners trapped at Copper Ridge walked out on Thursday."}),
-    ]))
-    result = engine.ingest([str(good), str(tmp_path / "binary.html"),
-                            str(tmp_path / "empty.html"), str(tmp_path / "latin1.html"),
-                            str(tmp_path / "page.html.gz"), str(jsonl),
-                            str(tmp_path / "missing.html"), "http://127.0.0.1:9/unreachable"])
+    jsonl.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "id": 1,
+                        "title": "Rates on hold in Estova",
+                        "published": 1794300000000,
+                        "source": "Ledger",
+                    }
+                ),
+                "{not json",
+                json.dumps({"id": 2, "published": "2026-11-04T10:00:00Z"}),  # no title
+                json.dumps(
+                    {
+                        "url": "https://example.com/x",
+                        "title": "Mine rescue ends",
+                        "published": "2026-11-04T10:00:00+01:00",
+                        "text": "All four miners trapped at Copper Ridge walked out on Thursday.",
+                    }
+                ),
+            ]
+        )
+    )
+    result = engine.ingest(
+        [
+            str(good),
+            str(tmp_path / "binary.html"),
+            str(tmp_path / "empty.html"),
+            str(tmp_path / "latin1.html"),
+            str(tmp_path / "page.html.gz"),
+            str(jsonl),
+            str(tmp_path / "missing.html"),
+            "http://127.0.0.1:9/unreachable",
+        ]
+    )
     reasons = dict(result.failed)
     assert result.new == 5, result.to_dict()
     assert any("binary.html" in k for k in reasons)
@@ -188,7 +242,8 @@ def test_index_behind_the_database_is_repaired_on_open(make_engine, tmp_path):
     engine = make_engine(data)
     assert engine.stats()["vectors_indexed"] == 4
     assert engine.search("Estova mortgage", mode="semantic")[0].article.url.startswith(
-        "https://wire.example/estova")
+        "https://wire.example/estova"
+    )
     # a deleted index is rebuilt too, and reindex agrees with the database
     engine.close()
     (data / "vectors.usearch").unlink()

@@ -30,8 +30,9 @@ def demo(tmp_path_factory, embedder):
     base_url, server = serve_directory(site)
     load_build_site()(REPO / "demo" / "corpus", site, base_url)
     manifest = json.loads((site / "_manifest.json").read_text())
-    settings = make_settings(tmp_path_factory.mktemp("db"), fetch_allow_private=True,
-                             fetch_per_host_interval=0.0)
+    settings = make_settings(
+        tmp_path_factory.mktemp("db"), fetch_allow_private=True, fetch_per_host_interval=0.0
+    )
     engine = Engine(settings, embedder=embedder)
     result = engine.ingest([feed["url"] for feed in manifest["feeds"]])
     rows = {row["url"]: row for row in engine.export()}
@@ -51,8 +52,9 @@ def test_syndicated_copies_fold_into_their_original(demo):
     engine, manifest, result, rows = demo
     copies = [p for p in manifest["pages"] if p["kind"] == "copy"]
     assert len(copies) >= 20
-    unfolded = [p["id"] for p in copies
-                if rows[p["url"]]["duplicate_of"] != rows[p["original_url"]]["id"]]
+    unfolded = [
+        p["id"] for p in copies if rows[p["url"]]["duplicate_of"] != rows[p["original_url"]]["id"]
+    ]
     assert unfolded == []
     originals = [p for p in manifest["pages"] if p["kind"] == "original"]
     wrongly_folded = [p["id"] for p in originals if rows[p["url"]]["duplicate_of"] is not None]

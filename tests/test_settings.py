@@ -5,9 +5,10 @@ from tidings.settings import SETTINGS, Settings
 
 def test_defaults_env_and_toml_layering(tmp_path):
     config = tmp_path / "tidings.toml"
-    config.write_text('[tidings]\nstory_threshold = 0.7\nport = 9000\n')
-    settings = Settings.load(config_file=config, env={"TIDINGS_PORT": "9100",
-                                                      "TIDINGS_FETCH_ALLOW_PRIVATE": "yes"})
+    config.write_text("[tidings]\nstory_threshold = 0.7\nport = 9000\n")
+    settings = Settings.load(
+        config_file=config, env={"TIDINGS_PORT": "9100", "TIDINGS_FETCH_ALLOW_PRIVATE": "yes"}
+    )
     assert settings.story_threshold == 0.7  # from the file
     assert settings.port == 9100  # env beats file
     assert settings.fetch_allow_private is True

@@ -1,10 +1,10 @@
 """Tidings: a self-hosted semantic news aggregator.
 
-    >>> import tidings
-    >>> article = tidings.extract(html, url="https://example.com/story")
-    >>> with tidings.Engine() as engine:
-    ...     engine.ingest(["feed-or-page-url", "pages/"])
-    ...     hits = engine.search("ferry aground", mode="hybrid")
+>>> import tidings
+>>> article = tidings.extract(html, url="https://example.com/story")
+>>> with tidings.Engine() as engine:
+...     engine.ingest(["feed-or-page-url", "pages/"])
+...     hits = engine.search("ferry aground", mode="hybrid")
 """
 
 from __future__ import annotations

@@ -32,10 +32,19 @@ def _print_json(data: Any) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", envvar="TIDINGS_DATA_DIR", default=None,
-              help="Directory of the database and indexes (default ./data).")
-@click.option("--config", envvar="TIDINGS_CONFIG", default=None,
-              type=click.Path(exists=True, dir_okay=False), help="TOML settings file.")
+@click.option(
+    "--data-dir",
+    envvar="TIDINGS_DATA_DIR",
+    default=None,
+    help="Directory of the database and indexes (default ./data).",
+)
+@click.option(
+    "--config",
+    envvar="TIDINGS_CONFIG",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="TOML settings file.",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.version_option(package_name="tidings")
 @click.pass_context
@@ -51,11 +60,16 @@ def main(ctx: click.Context, data_dir: str | None, config: str | None, verbose: 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--allow-private", is_flag=True, default=None,
-              help="Allow fetching private and loopback addresses.")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    default=None,
+    help="Allow fetching private and loopback addresses.",
+)
 @click.pass_context
-def ingest(ctx: click.Context, inputs: tuple[str, ...], as_json: bool,
-           allow_private: bool | None) -> None:
+def ingest(
+    ctx: click.Context, inputs: tuple[str, ...], as_json: bool, allow_private: bool | None
+) -> None:
     """Ingest HTML files, .html.gz, directories, JSONL files, page URLs and feed URLs."""
     engine = _engine(ctx, fetch_allow_private=allow_private)
     show_bar = sys.stderr.isatty() and not as_json
@@ -64,14 +78,22 @@ def ingest(ctx: click.Context, inputs: tuple[str, ...], as_json: bool,
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             counts = {"new": 0, "duplicate": 0, "unchanged": 0, "skipped": 0, "failed": 0}
-            with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.description}"), transient=True) as bar:
+            with Progress(
+                TextColumn("ingesting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                transient=True,
+            ) as bar:
                 task = bar.add_task("", total=None)
 
                 def progress(outcome: str, item: str) -> None:
                     counts[outcome] = counts.get(outcome, 0) + 1
-                    bar.update(task, advance=1, description=" ".join(
-                        f"{k} {v}" for k, v in counts.items() if v))
+                    bar.update(
+                        task,
+                        advance=1,
+                        description=" ".join(f"{k} {v}" for k, v in counts.items() if v),
+                    )
 
                 result = engine.ingest(inputs, progress=progress)
         else:
@@ -86,10 +108,13 @@ def ingest(ctx: click.Context, inputs: tuple[str, ...], as_json: bool,
         f"{len(result.failed) - result.skipped} failed"
     )
     for item, reason in result.failed:
-        click.echo(f"  {'skipped' if reason.startswith('not an article') else 'failed'}: "
-                   f"{item}: {reason}")
-    click.echo(f"database: {stats['originals']} articles ({stats['duplicates']} copies folded), "
-               f"{stats['stories']} stories")
+        click.echo(
+            f"  {'skipped' if reason.startswith('not an article') else 'failed'}: {item}: {reason}"
+        )
+    click.echo(
+        f"database: {stats['originals']} articles ({stats['duplicates']} copies folded), "
+        f"{stats['stories']} stories"
+    )
 
 
 @main.command()
@@ -114,8 +139,8 @@ def extract(ctx: click.Context, source: str, as_json: bool, allow_private: bool 
                 raise click.ClickException(f"{source}: {exc}") from exc
             article = run_extract(page.content, page.final_url or source)
         else:
-            from .sources.files import Failure, iter_local
             from .models import Page
+            from .sources.files import Failure, iter_local
 
             items = list(iter_local([source]))
             if not items or isinstance(items[0], Failure):
@@ -253,8 +278,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = _settings(ctx, host=host, port=port)
     engine = _engine(ctx, host=host, port=port)
-    click.echo(f"Tidings serving {engine.stats()['originals']} articles at "
-               f"http://{settings.host}:{settings.port}/  (API docs: /docs)")
+    click.echo(
+        f"Tidings serving {engine.stats()['originals']} articles at "
+        f"http://{settings.host}:{settings.port}/  (API docs: /docs)"
+    )
     uvicorn.run(create_app(engine), host=settings.host, port=settings.port, log_level="warning")
 
 

@@ -12,8 +12,25 @@ import numpy as np
 # Query parameters that only track the reader and never select content.
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "ref", "ref_src",
-        "cmpid", "ncid", "ocid", "_ga", "yclid", "track", "rss", "feed", "cmp", "spm",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "ref",
+        "ref_src",
+        "cmpid",
+        "ncid",
+        "ocid",
+        "_ga",
+        "yclid",
+        "track",
+        "rss",
+        "feed",
+        "cmp",
+        "spm",
     }
 )
 _WORD = re.compile(r"\w+", re.UNICODE)

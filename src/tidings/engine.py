@@ -18,15 +18,17 @@ from .embed.sentence_transformers import resolve_model
 from .index import UsearchIndex, reciprocal_rank_fusion
 from .models import Article, Hit, IngestResult, Page, Story
 from .settings import Settings
-from .stories import StoryClusterer
 from .store import open_store
 from .store.sqlite import from_iso
+from .stories import StoryClusterer
 
 log = logging.getLogger(__name__)
 
 SEARCH_MODES = ("hybrid", "keyword", "semantic")
 EMBED_CHARS = 2000
-PROMOTE_MARGIN = timedelta(minutes=5)  # the model reads ~256 tokens; more text only costs tokenizer time
+PROMOTE_MARGIN = timedelta(
+    minutes=5
+)  # the model reads ~256 tokens; more text only costs tokenizer time
 Progress = Callable[[str, str], None]  # (outcome, item) after each item
 
 
@@ -175,8 +177,9 @@ class Engine:
                 for start in range(0, len(originals), 256):
                     chunk = originals[start : start + 256]
                     vectors = embedder.embed_documents([embed_text(a) for a in chunk])
-                    self.store.replace_embeddings(db, zip([a.id for a in chunk], vectors,
-                                                          strict=True))
+                    self.store.replace_embeddings(
+                        db, zip([a.id for a in chunk], vectors, strict=True)
+                    )
                     done += len(chunk)
                     if progress:
                         progress("reembedded", str(done))
@@ -200,8 +203,9 @@ class Engine:
         reported in the result and never stops the others.
         """
         result = IngestResult()
-        return self.ingest_items(self._iter_inputs(list(inputs), result, progress), progress,
-                                 batch_size, result)
+        return self.ingest_items(
+            self._iter_inputs(list(inputs), result, progress), progress, batch_size, result
+        )
 
     def ingest_items(
         self,
@@ -291,8 +295,11 @@ class Engine:
                 if entry_page is None:
                     continue
                 entry_page.source = feed.title or None
-                entry_page.hints = {"title": entry.title, "published": entry.published,
-                                    "author": entry.author}
+                entry_page.hints = {
+                    "title": entry.title,
+                    "published": entry.published,
+                    "author": entry.author,
+                }
                 yield entry_page
 
     def _fail(self, result: IngestResult, item: str, reason: str, progress: Progress | None):
@@ -321,8 +328,9 @@ class Engine:
             article.published = article.published or hints.get("published")
             article.author = article.author or hints.get("author")
             article.fetched = item.fetched or datetime.now(UTC)
-            article.source = item.source or article.site_name or _host(
-                article.canonical_url or item.url)
+            article.source = (
+                item.source or article.site_name or _host(article.canonical_url or item.url)
+            )
             if article.kind != "article":
                 return f"not an article ({article.kind} page)"
             if not article.text.strip():
@@ -374,16 +382,20 @@ class Engine:
                 raise
             if self.index is not None:
                 self.index.remove(p.replaces for p in pending if p.replaces is not None)
-                new = [(i, p.vector) for i, p in zip(ids, pending, strict=True)
-                       if p.vector is not None]
+                new = [
+                    (i, p.vector) for i, p in zip(ids, pending, strict=True) if p.vector is not None
+                ]
                 if new:
-                    self.index.add(np.array([i for i, _ in new], dtype=np.uint64),
-                                   np.vstack([v for _, v in new]))
+                    self.index.add(
+                        np.array([i for i, _ in new], dtype=np.uint64),
+                        np.vstack([v for _, v in new]),
+                    )
                     self.index.save()
             self._seen_generation = self.store.generation()
         for p in pending:
-            duplicate = p.original is not None or p.original_pending is not None \
-                or p.replaces is not None
+            duplicate = (
+                p.original is not None or p.original_pending is not None or p.replaces is not None
+            )
             if duplicate:
                 result.duplicate += 1
             else:
@@ -402,8 +414,9 @@ class Engine:
         p = _Pending(article=article, url_key=key)
         for i, other in enumerate(batch):
             if other.url_key == key or other.article.content_hash == article.content_hash:
-                p.original_pending = other.original_pending if other.original_pending is not None \
-                    else i
+                p.original_pending = (
+                    other.original_pending if other.original_pending is not None else i
+                )
                 p.original = other.original
                 p.reason = "same canonical url" if other.url_key == key else "same text"
                 return p
@@ -421,10 +434,13 @@ class Engine:
             return p
         threshold = self.settings.near_duplicate_threshold
         for i, other in enumerate(batch):
-            if other.near is not None and other.original is None \
-                    and other.original_pending is None \
-                    and set(other.buckets) & set(p.buckets) \
-                    and dedupe.resemblance(other.near.shingles, p.near.shingles) >= threshold:
+            if (
+                other.near is not None
+                and other.original is None
+                and other.original_pending is None
+                and set(other.buckets) & set(p.buckets)
+                and dedupe.resemblance(other.near.shingles, p.near.shingles) >= threshold
+            ):
                 p.original_pending, p.reason = i, "near-identical text"
                 return p
         candidates = self.store.bucket_candidates(p.buckets)
@@ -441,14 +457,23 @@ class Engine:
         p.reason = reason
         stored = self.store.article(original_id)
         new_key = dedupe.canonical_url(p.article.url)
-        names_new = bool(stored and stored.canonical_url
-                         and dedupe.canonical_url(stored.canonical_url) == new_key
-                         and dedupe.canonical_url(stored.url) != new_key)
-        names_stored = bool(stored and p.article.canonical_url
-                            and dedupe.canonical_url(p.article.canonical_url)
-                            == dedupe.canonical_url(stored.url))
-        earlier = bool(stored and stored.published and p.article.published
-                       and p.article.published < stored.published - PROMOTE_MARGIN)
+        names_new = bool(
+            stored
+            and stored.canonical_url
+            and dedupe.canonical_url(stored.canonical_url) == new_key
+            and dedupe.canonical_url(stored.url) != new_key
+        )
+        names_stored = bool(
+            stored
+            and p.article.canonical_url
+            and dedupe.canonical_url(p.article.canonical_url) == dedupe.canonical_url(stored.url)
+        )
+        earlier = bool(
+            stored
+            and stored.published
+            and p.article.published
+            and p.article.published < stored.published - PROMOTE_MARGIN
+        )
         if stored is not None and (names_new or (earlier and not names_stored)):
             p.replaces = original_id
             if p.near is None:
@@ -467,20 +492,22 @@ class Engine:
                     p.original = ids[p.original_pending]
                 if p.original is not None:
                     article.duplicate_of = p.original
-                    row = db.execute("SELECT story_id FROM articles WHERE id = ?",
-                                     (p.original,)).fetchone()
+                    row = db.execute(
+                        "SELECT story_id FROM articles WHERE id = ?", (p.original,)
+                    ).fetchone()
                     article.story_id = row[0] if row else None
                     p.vector = None
                 elif p.replaces is not None:
-                    row = db.execute("SELECT story_id FROM articles WHERE id = ?",
-                                     (p.replaces,)).fetchone()
+                    row = db.execute(
+                        "SELECT story_id FROM articles WHERE id = ?", (p.replaces,)
+                    ).fetchone()
                     article.story_id = row[0] if row else None
                 elif p.vector is not None:
                     when = article.published or article.fetched or datetime.now(UTC)
                     article.story_id = self.stories_clusterer.assign(
-                        db, p.vector, when, article.title)
-                article_id = self.store.insert_article(db, article, p.url_key, p.buckets,
-                                                       p.vector)
+                        db, p.vector, when, article.title
+                    )
+                article_id = self.store.insert_article(db, article, p.url_key, p.buckets, p.vector)
                 article.id = article_id
                 ids.append(article_id)
                 if p.replaces is not None:
@@ -525,12 +552,17 @@ class Engine:
         vector = self.store.embeddings([original_id]).get(original_id)
         if vector is None or self.index is None:
             return []
-        found = [(i, score) for i, score in self.index.search(vector, limit + 1)
-                 if i != original_id]
+        found = [
+            (i, score) for i, score in self.index.search(vector, limit + 1) if i != original_id
+        ]
         story_id = self.store.article(original_id).story_id
         return [
-            Hit(hit.article, hit.score, same_story=story_id is not None
-                and hit.article.story_id == story_id, also_published_by=hit.also_published_by)
+            Hit(
+                hit.article,
+                hit.score,
+                same_story=story_id is not None and hit.article.story_id == story_id,
+                also_published_by=hit.also_published_by,
+            )
             for hit in self._hits(found[:limit])
         ]
 
@@ -544,8 +576,7 @@ class Engine:
             if article is None or article.duplicate_of is not None:
                 continue
             publishers = [c.source for c in copies.get(article_id, []) if c.source]
-            hits.append(Hit(article, score,
-                            also_published_by=list(dict.fromkeys(publishers))))
+            hits.append(Hit(article, score, also_published_by=list(dict.fromkeys(publishers))))
         return hits
 
     def article(self, article_id: int) -> tuple[Article, list[Article]] | None:
@@ -574,9 +605,13 @@ class Engine:
     def export(self) -> Iterator[dict[str, Any]]:
         for a in self.store.iter_articles():
             yield {
-                "id": a.id, "url": a.url, "title": a.title,
+                "id": a.id,
+                "url": a.url,
+                "title": a.title,
                 "published": a.published.isoformat() if a.published else None,
-                "source": a.source, "story_id": a.story_id, "duplicate_of": a.duplicate_of,
+                "source": a.source,
+                "story_id": a.story_id,
+                "duplicate_of": a.duplicate_of,
             }
 
     def stats(self) -> dict[str, Any]:
@@ -603,8 +638,10 @@ def make_fetcher(settings: Settings):
     from .sources.http import Fetcher
 
     return Fetcher(
-        user_agent=settings.user_agent, timeout=settings.fetch_timeout,
-        max_bytes=settings.fetch_max_bytes, allow_private=settings.fetch_allow_private,
+        user_agent=settings.user_agent,
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+        allow_private=settings.fetch_allow_private,
         per_host_interval=settings.fetch_per_host_interval,
         respect_robots=settings.fetch_respect_robots,
     )
@@ -620,5 +657,10 @@ def _host(url: str) -> str | None:
 
 
 def _story(row) -> Story:
-    return Story(id=row["id"], label=row["label"], first_seen=from_iso(row["first_seen"]),
-                 last_seen=from_iso(row["last_seen"]), size=row["size"])
+    return Story(
+        id=row["id"],
+        label=row["label"],
+        first_seen=from_iso(row["first_seen"]),
+        last_seen=from_iso(row["last_seen"]),
+        size=row["size"],
+    )

@@ -58,9 +58,7 @@ class StoryClusterer:
             self._sums = grown
         self._sums[n - 1] = vector
 
-    def assign(
-        self, db: sqlite3.Connection, vector: np.ndarray, when: datetime, title: str
-    ) -> int:
+    def assign(self, db: sqlite3.Connection, vector: np.ndarray, when: datetime, title: str) -> int:
         """Place one article; writes the story row through `db` (the open transaction)."""
         if not self._loaded:
             self._load()

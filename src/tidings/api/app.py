@@ -36,8 +36,9 @@ def create_app(engine: Engine) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
         counts = engine.stats()
-        return INDEX_PAGE.format(articles=counts["originals"], duplicates=counts["duplicates"],
-                                 stories=counts["stories"])
+        return INDEX_PAGE.format(
+            articles=counts["originals"], duplicates=counts["duplicates"], stories=counts["stories"]
+        )
 
     @app.get("/api/stats", tags=["meta"])
     def stats() -> dict:

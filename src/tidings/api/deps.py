@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from ..engine import Engine
 
 
 def get_engine(request: Request) -> Engine:
     return request.app.state.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]

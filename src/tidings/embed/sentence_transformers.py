@@ -1,4 +1,4 @@
-"""sentence-transformers backend: the bundled all-MiniLM-L6-v2 by default, any model by path or id."""
+"""sentence-transformers backend: the bundled all-MiniLM-L6-v2, or any model by path or id."""
 
 from __future__ import annotations
 
@@ -76,8 +76,9 @@ class SentenceTransformerEmbedder(Embedder):
             raise EmbedderError(f"cannot load embedding model {model!r}: {exc}") from exc
         if max_seq_length:
             self.model.max_seq_length = min(max_seq_length, self.model.max_seq_length or 10**6)
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or getattr(
-            self.model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
         )
         dim = get_dim()
         if not dim:

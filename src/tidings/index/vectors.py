@@ -33,8 +33,12 @@ class UsearchIndex:
             if index is not None and index.ndim == dim:
                 self._index = index
             elif index is not None:
-                log.warning("vector index %s has dimension %d, want %d; rebuilding",
-                            self.path, index.ndim, dim)
+                log.warning(
+                    "vector index %s has dimension %d, want %d; rebuilding",
+                    self.path,
+                    index.ndim,
+                    dim,
+                )
         if self._index is None:
             self._index = self._new()
         self.dirty = False
@@ -42,8 +46,14 @@ class UsearchIndex:
     def _new(self):
         from usearch.index import Index
 
-        return Index(ndim=self.dim, metric="cos", dtype=self.dtype,
-                     connectivity=16, expansion_add=128, expansion_search=64)
+        return Index(
+            ndim=self.dim,
+            metric="cos",
+            dtype=self.dtype,
+            connectivity=16,
+            expansion_add=128,
+            expansion_search=64,
+        )
 
     def __len__(self) -> int:
         return len(self._index)
@@ -68,8 +78,10 @@ class UsearchIndex:
         if len(self._index) == 0 or limit <= 0:
             return []
         matches = self._index.search(np.asarray(vector, dtype=np.float32), min(limit, len(self)))
-        return [(int(key), 1.0 - float(dist)) for key, dist in
-                zip(matches.keys, matches.distances, strict=True)]
+        return [
+            (int(key), 1.0 - float(dist))
+            for key, dist in zip(matches.keys, matches.distances, strict=True)
+        ]
 
     def keys(self) -> np.ndarray:
         return np.fromiter((int(k) for k in self._index.keys), dtype=np.uint64)

@@ -101,6 +101,8 @@ def apply(db: sqlite3.Connection) -> list[str]:
             continue
         with db:
             migration(db)
-            db.execute("INSERT INTO migrations (id, name) VALUES (?, ?)", (number, migration.__name__))
+            db.execute(
+                "INSERT INTO migrations (id, name) VALUES (?, ?)", (number, migration.__name__)
+            )
         applied.append(migration.__name__)
     return applied

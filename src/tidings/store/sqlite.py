@@ -16,9 +16,23 @@ from ..models import Article
 from . import migrations
 
 ARTICLE_COLUMNS = (
-    "id", "url", "canonical_url", "source", "title", "author", "published", "modified",
-    "fetched", "language", "text", "excerpt", "site_name", "image", "content_hash",
-    "duplicate_of", "story_id",
+    "id",
+    "url",
+    "canonical_url",
+    "source",
+    "title",
+    "author",
+    "published",
+    "modified",
+    "fetched",
+    "language",
+    "text",
+    "excerpt",
+    "site_name",
+    "image",
+    "content_hash",
+    "duplicate_of",
+    "story_id",
 )
 _DATE_FIELDS = ("published", "modified", "fetched")
 
@@ -40,7 +54,7 @@ def from_iso(value: str | None) -> datetime | None:
 
 
 def row_to_article(row: sqlite3.Row) -> Article:
-    data = {key: row[key] for key in row.keys() if key in ARTICLE_COLUMNS}
+    data = {key: row[key] for key in row.keys() if key in ARTICLE_COLUMNS}  # noqa: SIM118
     for key in _DATE_FIELDS:
         if key in data:
             data[key] = from_iso(data[key])
@@ -162,7 +176,9 @@ class SQLiteStore:
 
     def texts(self, ids: Sequence[int]) -> dict[int, str]:
         marks = ",".join("?" * len(ids))
-        rows = self.reader.execute(f"SELECT id, text FROM articles WHERE id IN ({marks})", list(ids))
+        rows = self.reader.execute(
+            f"SELECT id, text FROM articles WHERE id IN ({marks})", list(ids)
+        )
         return {row[0]: row[1] for row in rows}
 
     # -- writes ------------------------------------------------------------------------
@@ -205,8 +221,10 @@ class SQLiteStore:
     def demote(self, db: sqlite3.Connection, old_id: int, new_id: int) -> None:
         """Make a stored original (and its copies) copies of `new_id`; the old one leaves
         the keyword index, the dedupe buckets and the embeddings."""
-        db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?",
-                   (new_id, old_id, old_id))
+        db.execute(
+            "UPDATE articles SET duplicate_of = ? WHERE id = ? OR duplicate_of = ?",
+            (new_id, old_id, old_id),
+        )
         db.execute("DELETE FROM articles_fts WHERE rowid = ?", (old_id,))
         db.execute("DELETE FROM minhash_buckets WHERE article_id = ?", (old_id,))
         db.execute("DELETE FROM embeddings WHERE article_id = ?", (old_id,))
@@ -250,8 +268,14 @@ class SQLiteStore:
         db.execute(
             "UPDATE stories SET label = ?, first_seen = ?, last_seen = ?, size = ?, centroid = ? "
             "WHERE id = ?",
-            (label, to_iso(first_seen), to_iso(last_seen), size, vector_to_blob(centroid),
-             story_id),
+            (
+                label,
+                to_iso(first_seen),
+                to_iso(last_seen),
+                size,
+                vector_to_blob(centroid),
+                story_id,
+            ),
         )
 
     def story_rows(self) -> list[sqlite3.Row]:
@@ -341,7 +365,9 @@ class SQLiteStore:
         ).fetchall()
         return np.array([row[0] for row in rows], dtype=np.uint64)
 
-    def iter_original_embeddings(self, batch: int = 2000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def iter_original_embeddings(
+        self, batch: int = 2000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         last = 0
         while True:
             rows = self.reader.execute(

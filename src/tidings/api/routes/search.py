@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from ...engine import Engine
-from ..deps import get_engine
+from ..deps import EngineDep
 
 router = APIRouter(tags=["search"])
 
 
 @router.get("/search")
 def search(
+    engine: EngineDep,
     q: str = Query(..., min_length=1, max_length=500, description="What to look for."),
     mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
     limit: int = Query(20, ge=1, le=100),
-    engine: Engine = Depends(get_engine),
 ) -> list[dict]:
     """Ranked articles; hybrid fuses BM25 and embedding ranks (reciprocal-rank fusion)."""
     return [hit.to_dict() for hit in engine.search(q, mode=mode, limit=limit)]

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
-from ...engine import Engine
-from ..deps import get_engine
+from ..deps import EngineDep
 
 router = APIRouter(tags=["stories"])
 
 
 @router.get("/stories")
 def stories(
+    engine: EngineDep,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
     min_size: int = Query(1, ge=1),
-    engine: Engine = Depends(get_engine),
 ) -> list[dict]:
     """Stories, most recently active first."""
     return [s.to_dict() for s in engine.stories(limit, offset, min_size)]
 
 
 @router.get("/stories/{story_id}")
-def story(story_id: int, engine: Engine = Depends(get_engine)) -> dict:
+def story(story_id: int, engine: EngineDep) -> dict:
     """One story with its articles in time order."""
     found = engine.story(story_id)
     if found is None:
