@@ -27,19 +27,14 @@ __all__ = [
     "extract",
 ]
 
+# imported eagerly on purpose: the submodule `tidings.extract` would otherwise replace the
+# function of the same name on this package the first time anything imports it
+from .extract import extract
 from .models import Article, Entry, Feed, Hit, IngestResult, Page, Story
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .engine import Engine
-
-
-def extract(html: str | bytes, url: str | None = None) -> Article:
-    """Extract the article (text and metadata) from one HTML page; see `tidings.extract`'s
-    module for the details and `ExtractError`."""
-    from .extract import extract as _extract
-
-    return _extract(html, url)
 
 
 def __getattr__(name: str) -> Any:
