@@ -297,6 +297,43 @@ def evaluate(extractor: str, aeb: list[Page] | None, wcxb: list[Page] | None) ->
     return out
 
 
+BASELINE = Path(__file__).with_name("baseline.json")
+
+
+def gate_scores(root: Path, baseline: dict[str, Any]) -> dict[str, float]:
+    """Tidings' scores on the pinned regression slice named in eval/baseline.json."""
+    aeb = load_aeb(root, baseline["aeb_ids"])
+    wcxb = load_wcxb(root, baseline["wcxb_ids"])
+    result = evaluate("tidings", aeb, wcxb)
+    return {
+        "aeb_f1": result["aeb"]["f1"],
+        "aeb_precision": result["aeb"]["precision"],
+        "aeb_recall": result["aeb"]["recall"],
+        "wcxb_f1": result["wcxb"]["f1"],
+        "wcxb_without_absent": result["wcxb"]["without_absent"],
+        "wcxb_with_present": result["wcxb"]["with_present"],
+        "wcxb_title": result["wcxb"]["title"],
+        "wcxb_author": result["wcxb"]["author"],
+        "wcxb_date": result["wcxb"]["date"],
+    }
+
+
+def write_baseline(root: Path, margin: float = 0.01) -> dict[str, Any]:
+    """Pin a fixed slice (every 4th AEB page, every 12th WCXB page) and floors below today's
+    scores; run by hand after an accepted quality change."""
+    aeb_ids = sorted(json.loads((root / "aeb" / "ground-truth.json").read_text()))[::4][:40]
+    wcxb_all = sorted(
+        p.name.split(".")[0] for p in (root / "wcxb-dev-articles" / "ground-truth").glob("*.json")
+    )
+    wcxb_ids = wcxb_all[::12][:60]
+    baseline: dict[str, Any] = {"aeb_ids": aeb_ids, "wcxb_ids": wcxb_ids}
+    scores = gate_scores(root, baseline)
+    baseline["measured"] = {k: round(v, 4) for k, v in scores.items()}
+    baseline["floors"] = {k: round(v - margin, 4) for k, v in scores.items()}
+    BASELINE.write_text(json.dumps(baseline, indent=1) + "\n", encoding="utf-8")
+    return baseline
+
+
 _ROWS = {
     "aeb": ["precision", "recall", "f1", "pages_per_s"],
     "wcxb": [
@@ -360,6 +397,11 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=sorted(EXTRACTORS), action="append", help="run only these extractors"
     )
     parser.add_argument("--dump", type=Path, help="write per-page scores as JSON here")
+    parser.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="re-pin eval/baseline.json (regression-gate slice and floors) from current scores",
+    )
     args = parser.parse_args(argv)
     if not args.aeb and not args.wcxb:
         args.aeb = args.wcxb = True
@@ -367,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     if not root.exists():
         print(f"evaluation data not found at {root}; set TIDINGS_EVAL_DATA", file=sys.stderr)
         return 2
+    if args.write_baseline:
+        pinned = write_baseline(root)
+        print(json.dumps(pinned["measured"], indent=1))
+        return 0
     aeb = load_aeb(root, limit=args.limit) if args.aeb else None
     wcxb = load_wcxb(root, limit=args.limit) if args.wcxb else None
     names = args.only or ["trafilatura", "tidings", "tidings-thorough"]

@@ -241,9 +241,9 @@ def classify(text: str, title: str, meta: PageMeta, url: str | None, links: tupl
         for p in text.split("\n\n")
         if len(p.split()) >= 10 and _SENTENCE_END.search(p.rstrip())
     )
-    if links >= 10 and prose < 0.35 * words and link_words > words:
-        if not is_article_typed or (path and _INDEX_PATH.search(path)):
-            return "index"
+    headline_list = links >= 10 and prose < 0.35 * words and link_words > 0.7 * words
+    if headline_list and (not is_article_typed or (path and _INDEX_PATH.search(path))):
+        return "index"
     return "article"
 
 

@@ -17,7 +17,7 @@ _JUNK_PARAGRAPH = re.compile(
       | would\s+love\s+your\s+thoughts,?\s+please\s+comment\.?
       | please\s+(?:leave\s+a\s+)?comment\s+below\.?
       | (?:please\s+)?share\s+(?:this|the\s+article|this\s+(?:article|post|story))
-        (?:\s+(?:on|with|via)\b.*)?\s*[:.!]?
+        (?:\s+(?:on|with|via)\s+\S+(?:\s+\S+){0,2})?\s*[:.!]?
       | share\s+(?:on|via)\s+\w+(?:\s*\(opens\s+in\s+new\s+window\))?
       | click\s+to\s+(?:share|email|print)\b.*\(opens\s+in\s+new\s+window\)
       | (?:share|tweet|email|print|pin|whatsapp|telegram|facebook|twitter|linkedin|reddit|pinterest)
@@ -68,7 +68,6 @@ _NEWSLETTER_STRONG = re.compile(
     re.IGNORECASE,
 )
 
-_SENTENCE_END = re.compile(r"[.!?…\"”’)]$")
 
 
 def _words(paragraph: str) -> int:
@@ -91,9 +90,11 @@ def is_junk_paragraph(paragraph: str) -> bool:
 
 
 def _is_teaser_line(paragraph: str) -> bool:
-    """A short headline-like line, the shape of an entry in a 'Related' block."""
-    words = _words(paragraph)
-    return words <= 22 and not (words > 12 and _SENTENCE_END.search(paragraph))
+    """A short headline-like line, the shape of an entry in a 'Related' block.
+
+    Headlines do not end with a full stop; prose does, however short it is.
+    """
+    return _words(paragraph) <= 22 and not paragraph.rstrip().endswith((".", "!", '."', ".”"))
 
 
 def clean_paragraphs(paragraphs: list[str]) -> list[str]:
