@@ -151,11 +151,18 @@ def _paragraphs(text: str) -> str:
 _WORD = re.compile(r"\w+")
 
 
-def _drop_leading_title(text: str, title: str) -> str:
-    """The headline is its own field: do not repeat it as the first paragraph."""
+def _drop_leading_title(text: str, title: str, description: str | None = None) -> str:
+    """The headline is its own field: do not repeat it as the first paragraph.
+
+    A standfirst right below it that repeats the page's declared description goes too.
+    """
     first, _, rest = text.partition("\n\n")
     if title and _WORD.findall(first.casefold()) == _WORD.findall(title.casefold()):
-        return rest
+        text = rest
+        if description:
+            first, _, rest = text.partition("\n\n")
+            if _WORD.findall(first.casefold()) == _WORD.findall(description.casefold()):
+                text = rest
     return text
 
 
@@ -281,7 +288,7 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
     except Exception as exc:  # trafilatura is robust, but a library bug must not kill a batch
         LOGGER.warning("text extraction failed for %s: %s", url, exc)
         raw = ""
-    body = _drop_leading_title(clean_text(_paragraphs(raw)), meta.title or "")
+    body = _drop_leading_title(clean_text(_paragraphs(raw)), meta.title or "", meta.description)
     body = "\n\n".join(clean_edges(body.split("\n\n"), meta.author)) if body else body
     article.title = meta.title or ""
     article.text = body

@@ -33,6 +33,11 @@ _JUNK_PARAGRAPH = re.compile(
       | (?:story\s+)?continues?\s+below(?:\s+advertisement)?\.?
       | leave\s+a\s+(?:comment|reply)\.?
       | \d+\s+comments?\.?
+      | thanks?\s+(?:you\s+)?for\s+(?:signing\s+up|subscribing)!?
+      | keep\s+an\s+eye\s+on\s+your\s+inbox\b.{0,80}
+      | (?:sorry!?\s*)?there\s+was\s+an\s+error\s+processing\s+your\s+subscription\.?
+      | click\s+here\b.{0,120}
+      | subscribe\s+to\b.{0,60}\b(?:youtube|channel|podcast|newsletter)\b.{0,60}
       | tags?\s*:.{0,200}
       | filed\s+under\s*:.{0,200}
     )$""",
@@ -67,7 +72,6 @@ _NEWSLETTER_STRONG = re.compile(
     r"|delivered\s+(?:straight\s+)?to\s+your\s+inbox|join\s+our\s+(?:mailing\s+list|newsletter))",
     re.IGNORECASE,
 )
-
 
 
 def _words(paragraph: str) -> int:
