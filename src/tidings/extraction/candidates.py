@@ -33,6 +33,8 @@ ESCALATION_MAX_LENGTH = 3000
 ESCALATION_PAGE_SHARE = 0.2
 ESCALATION_ACCEPT_RATIO = 1.5
 ESCALATION_JUSTEXT_RATIO = 2.0
+# below this share of the page's text, the balanced result gets a recall pass to compare with
+RECALL_CHECK_COVERAGE = 0.6
 
 
 @dataclass
@@ -141,6 +143,11 @@ def candidates(tree: _Element, url: str | None, thorough: bool = False) -> Candi
             r_text
         ) > ESCALATION_ACCEPT_RATIO * len(text):
             body, text, source = r_body, r_text, "recall"
+    if r_body is None and 0 < len(text) < RECALL_CHECK_COVERAGE * page_chars:
+        # the balanced text covers little of the page: it may have stopped at a section
+        # break, so run the recall pass too and let `best` decide
+        recall_opts = _options("recall", url)
+        r_body, r_text = extract_content(_prepare_tree(tree, recall_opts, url)[0], recall_opts)
     return Candidates(
         _text(body),
         _text(p_body) if p_body is not None else None,
