@@ -48,17 +48,19 @@ class Candidates:
     def best(self) -> str:
         """Choose between the passes by how their lengths relate to each other.
 
-        A precision pass that keeps half or more of the balanced text is trimming
-        boilerplate around a found article; a recall pass that finds clearly more text is
-        recovering sections the balanced pass dropped.
+        When the balanced text covers little of the page, a recall pass that finds
+        clearly more text is recovering sections the balanced pass dropped. Otherwise a
+        precision pass that keeps half or more of the balanced text is trimming
+        boilerplate around a found article.
         """
         base = len(self.balanced)
         if not base:
             return self.recall or self.precision or ""
+        low_coverage = base < RECALL_CHECK_COVERAGE * self.page_chars
+        if self.recall is not None and low_coverage and len(self.recall) > 1.1 * base:
+            return self.recall
         if self.precision is not None and 0.5 <= len(self.precision) / base < 1.0:
             return self.precision
-        if self.recall is not None and len(self.recall) > 1.1 * base:
-            return self.recall
         return self.balanced
 
 
