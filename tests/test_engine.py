@@ -255,7 +255,7 @@ def test_index_behind_the_database_is_repaired_on_open(make_engine, tmp_path):
 def test_a_copy_that_arrived_first_gives_way_to_the_original(make_engine):
     engine = make_engine()
     wire, _, _, _, aggregator, _ = sample_articles()
-    aggregator.published = wire.published + timedelta(hours=2)
+    aggregator.published = wire.published + timedelta(days=2)
     engine.ingest_articles([aggregator])  # the aggregator's repost is seen first
     engine.ingest_articles([wire])  # then the wire original, published earlier
     rows = {r["url"]: r for r in engine.export()}

@@ -25,10 +25,9 @@ from .stories import StoryClusterer
 log = logging.getLogger(__name__)
 
 SEARCH_MODES = ("hybrid", "keyword", "semantic")
-EMBED_CHARS = 2000
-PROMOTE_MARGIN = timedelta(
-    minutes=5
-)  # the model reads ~256 tokens; more text only costs tokenizer time
+EMBED_CHARS = 2000  # the model reads ~256 tokens; more text only costs tokenizer time
+# pages often give a date without a time (read as midnight), so only a clear lead counts
+PROMOTE_MARGIN = timedelta(days=1)
 Progress = Callable[[str, str], None]  # (outcome, item) after each item
 
 
