@@ -138,6 +138,7 @@ class Fetcher:
         self._robots_lock = threading.Lock()
         self._robots: dict[str, tuple[float, RobotsRules]] = {}
         self._robots_host_locks: dict[str, threading.Lock] = {}
+        self._robots_failures: dict[str, str] = {}  # host → why its robots.txt was unreadable
 
     # --- public ------------------------------------------------------------------
 
@@ -316,6 +317,9 @@ class Fetcher:
                 if not is_public_address(address):
                     raise FetchError(f"private address {address} refused", url=url)
         if check_robots and self.respect_robots and not self._robots_for(url).allowed(url):
+            failure = self._robots_failures.get(_host_key(url))
+            if failure:  # the host did not answer at all: say that, not "blocked"
+                raise FetchError(f"{failure} (robots.txt unreadable)", url=url)
             raise FetchError("blocked by robots.txt", url=url)
 
     def _addresses(self, host: str, url: str) -> list[str]:
@@ -358,7 +362,10 @@ class Fetcher:
             if exc.reason.startswith("too large"):
                 return RobotsRules.allow_all(), ROBOTS_TTL
             log.warning("robots.txt unreachable for %s (%s): not fetching", host_key, exc)
+            if exc.status is None:  # no HTTP answer at all (refused, timed out, DNS)
+                self._robots_failures[host_key] = exc.reason
             return RobotsRules(disallow_all=True), ROBOTS_FAILURE_TTL
+        self._robots_failures.pop(host_key, None)
         body = result.page.content if result.page else b""
         rules = RobotsRules.parse(body.decode("utf-8", errors="replace"), self.user_agent)
         return rules, ROBOTS_TTL
