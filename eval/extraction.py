@@ -181,6 +181,7 @@ class Result:
     title: str | None = None
     author: str | None = None
     date: str | None = None
+    kind: str = "article"
 
 
 def trafilatura_extractor() -> Callable[[bytes, str | None], Result]:
@@ -201,7 +202,7 @@ def tidings_extractor(thorough: bool = False) -> Callable[[bytes, str | None], R
     def run(html: bytes, url: str | None) -> Result:
         art = extract(html, url, thorough=thorough)
         date = art.published.date().isoformat() if art.published else None
-        return Result(art.text, art.title, art.author, date)
+        return Result(art.text, art.title, art.author, date, art.kind)
 
     return run
 
@@ -241,7 +242,7 @@ def score_aeb(pages: list[Page], results: list[Result]) -> Scores:
         p, r = _precision(tp, fp, fn), _recall(tp, fp, fn)
         ps.append(p)
         rs.append(r)
-        scores.per_page[page.id] = {"p": p, "r": r, "f1": _f1(p, r)}
+        scores.per_page[page.id] = {"p": p, "r": r, "f1": _f1(p, r), "kind": res.kind}
     prec = sum(ps) / len(ps) if ps else 0.0
     rec = sum(rs) / len(rs) if rs else 0.0
     scores.metrics = {"precision": prec, "recall": rec, "f1": _f1(prec, rec)}
@@ -264,7 +265,7 @@ def score_wcxb(pages: list[Page], results: list[Result]) -> Scores:
         counts["with_present"] += len(with_hits)
         sums["without_absent"] += sum(without_hits)
         counts["without_absent"] += len(without_hits)
-        row = {"p": p, "r": r, "f1": f}
+        row = {"p": p, "r": r, "f1": f, "kind": res.kind}
         sums["title"] += (ok := title_ok(gt.get("title"), res.title))
         counts["title"] += 1
         row["title"] = ok
@@ -279,6 +280,20 @@ def score_wcxb(pages: list[Page], results: list[Result]) -> Scores:
         scores.per_page[page.id] = row
     scores.metrics = {k: sums[k] / counts[k] for k in counts if counts[k]}
     return scores
+
+
+def not_articles(result: dict[str, Any]) -> dict[str, list[str]]:
+    """Pages of a run that were classified as something other than an article, by dataset.
+
+    Every page of both datasets is a real article, so each entry here is a false alarm.
+    """
+    out = {}
+    for dataset in ("aeb", "wcxb"):
+        pages = result.get(f"{dataset}_pages") or {}
+        flagged = [f"{key}:{row['kind']}" for key, row in pages.items() if row["kind"] != "article"]
+        if pages:
+            out[dataset] = flagged
+    return out
 
 
 def evaluate(extractor: str, aeb: list[Page] | None, wcxb: list[Page] | None) -> dict[str, Any]:
@@ -419,6 +434,11 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: evaluate(name, aeb, wcxb) for name in names}
     print(f"data: {root}")
     print_table(results)
+    for name in names:
+        if name.startswith("tidings"):
+            for dataset, flagged in not_articles(results[name]).items():
+                listed = ", ".join(flagged) if flagged else "none"
+                print(f"{name} {dataset.upper()} pages not classified as article: {listed}")
     if args.dump:
         args.dump.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     return 0

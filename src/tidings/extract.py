@@ -7,6 +7,8 @@ import gzip
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import islice
 from urllib.parse import urlparse
 
 from lxml import etree
@@ -138,7 +140,9 @@ def _escape(text: str) -> str:
 def _main_text(tree: etree._Element, url: str | None, thorough: bool = False) -> str:
     """The article text of `tree` (which is modified on the way)."""
     from tidings.extraction.candidates import candidates
+    from tidings.extraction.layout import unwrap_layout_tables
 
+    unwrap_layout_tables(tree)
     found = candidates(tree, url, thorough=thorough)
     return found.best()
 
@@ -154,16 +158,68 @@ _WORD = re.compile(r"\w+")
 def _drop_leading_title(text: str, title: str, description: str | None = None) -> str:
     """The headline is its own field: do not repeat it as the first paragraph.
 
-    A standfirst right below it that repeats the page's declared description goes too.
+    Short labels above it (a section kicker such as "NATIONAL") go with it, and a
+    standfirst right below it that repeats the page's declared description goes too
+    (pass `description=None` when the description is the body's own first paragraph).
     """
-    first, _, rest = text.partition("\n\n")
-    if title and _WORD.findall(first.casefold()) == _WORD.findall(title.casefold()):
-        text = rest
-        if description:
-            first, _, rest = text.partition("\n\n")
-            if _WORD.findall(first.casefold()) == _WORD.findall(description.casefold()):
-                text = rest
-    return text
+    paragraphs = text.split("\n\n")
+    title_words = _WORD.findall(title.casefold())
+    for index, paragraph in enumerate(paragraphs[:HEADLINE_SEARCH]):
+        if title_words and _WORD.findall(paragraph.casefold()) == title_words:
+            if all(_is_kicker(p) for p in paragraphs[:index]):
+                paragraphs = paragraphs[index + 1 :]
+                if description and paragraphs:
+                    first = _WORD.findall(paragraphs[0].casefold())
+                    if first == _WORD.findall(description.casefold()):
+                        paragraphs = paragraphs[1:]
+            break
+    return "\n\n".join(paragraphs)
+
+
+HEADLINE_SEARCH = 3  # the headline sits in the first paragraphs or not at all
+
+
+def _is_kicker(paragraph: str) -> bool:
+    """A section label or rubric above a headline: a few words, no sentence."""
+    return len(paragraph.split()) <= 4 and not _SENTENCE_END.search(paragraph.rstrip())
+
+
+def _standfirst(tree: etree._Element, description: str | None) -> str | None:
+    """The description when the page shows it as a standfirst apart from the body.
+
+    Many pages declare their first paragraph as the description; that paragraph sits
+    among the body's other paragraphs and is part of the story. A standfirst sits in
+    the header, with no body paragraphs beside it.
+    """
+    if not description:
+        return None
+    key = _key(description)
+    if not key:
+        return None
+    head = key.split()[0]
+    for element in tree.iter("p", "h2", "h3", "div", "span"):
+        if head not in "".join(islice(element.itertext(), 3)).casefold() or (
+            element.tag in {"div", "span"} and len(element)
+        ):
+            continue  # a standfirst starts with its own text; container divs are not one
+        if _key(" ".join(element.itertext())) != key:
+            continue
+        parent = element.getparent()
+        if parent is None:
+            continue
+        siblings = sum(
+            1
+            for other in parent
+            if other is not element
+            and other.tag == "p"
+            and len("".join(other.itertext()).split()) >= BODY_PARAGRAPH_WORDS
+        )
+        if siblings >= 2:
+            return None
+    return description
+
+
+BODY_PARAGRAPH_WORDS = 10
 
 
 def _excerpt(text: str) -> str | None:
@@ -208,25 +264,76 @@ _INDEX_PATH = re.compile(
 )
 
 
-def _headline_links(tree: etree._Element) -> tuple[int, int]:
-    """Count links that look like article teasers and the words they hold."""
-    count = words = 0
+@dataclass
+class PageLinks:
+    """Teaser-like links of a page: how many, the words they hold, and their texts."""
+
+    count: int = 0
+    words: int = 0
+    texts: set[str] = field(default_factory=set)
+
+
+def _headline_links(tree: etree._Element) -> PageLinks:
+    """Collect links that look like article teasers (5-30 words) and all link texts."""
+    links = PageLinks()
     body = tree.find(".//body")
     if body is None:
-        return 0, 0
+        return links
     for anchor in body.iter("a"):
-        text = " ".join("".join(anchor.itertext()).split())
-        n = len(text.split())
+        words = "".join(anchor.itertext()).split()
+        n = len(words)
         if 5 <= n <= 30:
-            count += 1
-            words += n
-    return count, words
+            links.count += 1
+            links.words += n
+        if n >= HEADLINE_MIN_WORDS:
+            links.texts.add(_key(" ".join(words)))
+    return links
 
 
-def classify(text: str, title: str, meta: PageMeta, url: str | None, links: tuple[int, int]) -> str:
+HEADLINE_MIN_WORDS = 3
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+_TRUNCATED = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\]|\bread\s+more|continue\s+reading)\W*$", re.I)
+_INDEX_TITLE = re.compile(
+    r"\barchives?\b|^(?:tag|tagged|category|topic|section|author|posts\s+(?:by|tagged))\s*[:|]"
+    r"|\bposts\s+tagged\b|\ball\s+(?:stories|articles|posts|news)\b",
+    re.I,
+)
+
+
+@dataclass
+class ListShape:
+    """How much of a body is a list of headlines with teasers."""
+
+    paragraphs: int
+    headlines: int  # paragraphs that are the whole text of a link on the page
+    truncated: int  # teaser paragraphs cut off with an ellipsis or "read more"
+    longest_share: float  # share of the words in the longest paragraph
+
+
+def list_shape(text: str, links: PageLinks) -> ListShape:
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    headlines = sum(
+        1 for p in paragraphs if len(p.split()) >= HEADLINE_MIN_WORDS and _key(p) in links.texts
+    )
+    truncated = sum(1 for p in paragraphs if _TRUNCATED.search(p.strip()))
+    words = [len(p.split()) for p in paragraphs]
+    longest = max(words) / sum(words) if words and sum(words) else 0.0
+    return ListShape(len(paragraphs), headlines, truncated, longest)
+
+
+def classify(text: str, title: str, meta: PageMeta, url: str | None, links: PageLinks) -> str:
     """Decide what the page is: article, empty, error, paywall or index.
 
-    `links` is (count, words) of teaser-like links on the page, see `_headline_links`.
+    `links` describes the page's teaser-like links, see `_headline_links`. An index page
+    (section front, tag or author archive) is told by the shape of its main text: a run of
+    headlines that are links elsewhere on the page, each with a cut-off teaser, and no
+    dominant block of prose. Title wording ("… Archives", "Tag: …"), the URL path and the
+    declared page type only support that evidence.
     """
     words = len(text.split())
     if words == 0:
@@ -241,17 +348,40 @@ def classify(text: str, title: str, meta: PageMeta, url: str | None, links: tupl
         bool(meta.ld_types & _ARTICLE_LD) or (meta.og_type or "").lower() == "article"
     )
     path = urlparse(url).path if url else ""
-    links, link_words = links
+    link_count, link_words = links.count, links.words
     # an index page's text is a list of headlines, an article's is prose
     prose = sum(
         len(p.split())
         for p in text.split("\n\n")
         if len(p.split()) >= 10 and _SENTENCE_END.search(p.rstrip())
     )
-    headline_list = links >= 10 and prose < 0.35 * words and link_words > 0.7 * words
-    if headline_list and (not is_article_typed or (path and _INDEX_PATH.search(path))):
+    headline_list = link_count >= 10 and prose < 0.35 * words and link_words > 0.7 * words
+    index_path = bool(path and _INDEX_PATH.search(path))
+    if headline_list and (not is_article_typed or index_path):
+        return "index"
+    if _teaser_list(list_shape(text, links), title, index_path, is_article_typed):
         return "index"
     return "article"
+
+
+def _teaser_list(shape: ListShape, title: str, index_path: bool, is_article_typed: bool) -> bool:
+    """A body made of linked headlines with cut-off teasers (or plainly titled as a list)."""
+    if shape.headlines < INDEX_MIN_HEADLINES or shape.longest_share > INDEX_MAX_BLOCK_SHARE:
+        return False
+    listed = (shape.headlines + shape.truncated) / shape.paragraphs
+    supported = bool(_INDEX_TITLE.search(title or "")) or index_path
+    if shape.truncated >= INDEX_MIN_TRUNCATED and listed >= INDEX_LISTED_SHARE:
+        return supported or not is_article_typed
+    # complete-sentence teasers: only with the page saying it is a list
+    headline_share = shape.headlines / shape.paragraphs
+    return supported and not is_article_typed and headline_share >= INDEX_HEADLINE_SHARE
+
+
+INDEX_MIN_HEADLINES = 5
+INDEX_MIN_TRUNCATED = 3
+INDEX_LISTED_SHARE = 0.4  # headlines + cut-off teasers, as a share of the paragraphs
+INDEX_HEADLINE_SHARE = 0.4
+INDEX_MAX_BLOCK_SHARE = 0.25  # an article has a paragraph holding more of its words
 
 
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’)]$")
@@ -283,12 +413,13 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
         return article
     meta = read_metadata(tree, url)
     links = _headline_links(tree)
+    standfirst = _standfirst(tree, meta.description)
     try:
         raw = _main_text(tree, url, thorough)
     except Exception as exc:  # trafilatura is robust, but a library bug must not kill a batch
         LOGGER.warning("text extraction failed for %s: %s", url, exc)
         raw = ""
-    body = _drop_leading_title(clean_text(_paragraphs(raw)), meta.title or "", meta.description)
+    body = _drop_leading_title(clean_text(_paragraphs(raw)), meta.title or "", standfirst)
     body = "\n\n".join(clean_edges(body.split("\n\n"), meta.author)) if body else body
     article.title = meta.title or ""
     article.text = body

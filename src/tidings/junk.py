@@ -10,6 +10,20 @@ _JUNK_PARAGRAPH = re.compile(
         visited\s+\d[\d,]*\s+times?\s*,?\s*\d[\d,]*\s+visits?(?:\(s\))?\s+today\.?
       | \d[\d,]*\s+(?:total\s+)?views?(?:,\s*\d[\d,]*\s+views?\s+today)?\.?
       | (?:post\s+)?views?:\s*\d[\d,]*
+      | \d[\d,]*\s+(?:people|readers|users|times)\s+(?:have\s+)?(?:viewed|read|seen|shared)
+        (?:\s+this(?:\s+(?:article|story|post|page))?)?\.?
+        (?:\s*views?\s+today\s*:?\s*\d[\d,]*\.?)?
+      | views?\s+today\s*:?\s*\d[\d,]*\.?
+      | \(?(?:this|the)\s+(?:story|article|report|post)\s+(?:has\s+not\s+been|was\s+not|is\s+not)
+        \s+edited\b.{0,160}\)?
+      | \(?(?:this|the)\s+(?:story|article|report|post)\s+(?:was\s+|is\s+)?(?:originally|first)
+        \s+(?:appeared|published|ran)\s+(?:in|on|at|by)\s+(?:the\s+)?[A-Z][\w.&'’-]*
+        (?:\s+(?:of|the|[A-Z&][\w.&'’-]*)){0,5}
+        (?:,?\s+and\s+(?:is|was|has\s+been)\s+(?:republished|reprinted|reproduced|shared)\b[^.]{0,80})?
+        \.?\)?
+      | \(?(?:this\s+(?:story|article)\s+(?:is|was|has\s+been)\s+)?(?:auto-?(?:generated|published)
+        |republished|reprinted|reproduced)\s+(?:from|with\s+permission|under)\b.{0,120}\)?
+      | via\s+[A-Z][\w.&'-]*(?:\s+[A-Z][\w.&'-]*){0,3}
       | source\s+link\.?
       | source:?\s+link\.?
       | (?:original\s+)?source\s*:?\s*(?:https?://\S+)?
@@ -177,6 +191,37 @@ _EDGE_HEADINGS = re.compile(
 )
 
 
+# a byline paragraph: "By Jane Doe, Wire Service" / "By Jane Doe and John Roe"
+_BYLINE = re.compile(r"^(?i:by|par|von|por|door|di)\s+[A-ZÀ-Þ][\w'’.-]*(?:[\s,]+[\w'’.&-]+){0,9}$")
+# comment sections that follow the story
+_COMMENTS_HEADING = re.compile(
+    r"^(?:reader(?:s'|s)?\s+(?:responses|comments|reactions)|comments|\d+\s+(?:comments?|responses|replies)"
+    r"|join\s+the\s+(?:discussion|conversation)|have\s+your\s+say|show\s+comments|view\s+comments)"
+    r"\s*:?$",
+    re.IGNORECASE,
+)
+# a row of short links: "Print | E-mail this story | Write to the editor"
+_NAV_SEPARATOR = re.compile(r"\s+[|·•]\s+")
+
+
+_STAFF_BYLINE = re.compile(
+    r"^(?:[A-Z][\w'’.&-]*\s+){1,3}(?i:staff(?:\s+(?:writer|reporter)s?)?|correspondents?|newsdesk)$"
+)
+
+
+def is_byline(paragraph: str) -> bool:
+    """A short 'By Name[, Outlet]' or 'Outlet Staff' paragraph."""
+    text = paragraph.strip()
+    return _words(text) <= 12 and bool(_BYLINE.match(text) or _STAFF_BYLINE.match(text))
+
+
+def _is_link_row(paragraph: str) -> bool:
+    if paragraph.lstrip().startswith("|"):
+        return False  # a table row
+    parts = [p for p in _NAV_SEPARATOR.split(paragraph.strip()) if p]
+    return len(parts) >= 3 and all(_words(p) <= 6 and not p.endswith(".") for p in parts)
+
+
 def _is_dateline(paragraph: str) -> bool:
     """A short line that is mostly a date/time stamp ('Updated: Nov. 19, 2019 5:45 AM')."""
     words = paragraph.split()
@@ -224,7 +269,9 @@ def clean_edges(paragraphs: list[str], author: str | None = None) -> list[str]:
             return True
         if _is_dateline(text):
             return True
-        if at_head and _URL_ONLY.match(text):
+        if at_head and (_URL_ONLY.match(text) or is_byline(text)):
+            return True
+        if _is_link_row(text):
             return True
         if at_tail:
             if _SOCIAL_CTA.search(text) and _words(text) <= 40:
@@ -233,4 +280,18 @@ def clean_edges(paragraphs: list[str], author: str | None = None) -> list[str]:
                 return True
         return False
 
+    out = _cut_comments(out)
     return [p for i, p in enumerate(out) if not junk_at_edge(i, p)]
+
+
+def _cut_comments(paragraphs: list[str]) -> list[str]:
+    """Drop a comment section: its heading in the back half and the short replies after it."""
+    for index in range(len(paragraphs) // 2, len(paragraphs)):
+        if _COMMENTS_HEADING.match(paragraphs[index].strip()):
+            rest = paragraphs[index + 1 :]
+            if all(_words(p) <= COMMENT_MAX_WORDS for p in rest):
+                return paragraphs[:index]
+    return paragraphs
+
+
+COMMENT_MAX_WORDS = 120

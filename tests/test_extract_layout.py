@@ -1,0 +1,163 @@
+"""Extract stage: table-laid-out pages, data tables, index pages and edge clutter,
+on pages written for the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from tidings.extract import extract
+from tidings.extraction.layout import is_layout_table, unwrap_layout_tables
+from tidings.junk import clean_edges, clean_text, is_byline
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+
+
+def page(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+# -- layout tables ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def layout_page():
+    return extract(page("layout_table.html"), "http://lakeside.example/2026/03/05/baths.html")
+
+
+def test_layout_table_page_gives_just_the_story(layout_page) -> None:
+    paragraphs = layout_page.text.split("\n\n")
+    assert layout_page.kind == "article"
+    assert layout_page.title == "Council votes to rebuild the old swimming baths"
+    assert paragraphs[0].startswith("The town council voted eight to three")
+    assert paragraphs[-1].startswith("The work is expected to cost 6.2 million")
+    assert len(paragraphs) == 4
+    assert "|" not in layout_page.text
+
+
+@pytest.mark.parametrize(
+    "clutter",
+    [
+        "Lakeside Weekly",
+        "IN THIS ISSUE",
+        "Showers, clearing later",
+        "LOCAL",
+        "By Marta Ellison",
+        "Printer-friendly",
+        "Ring road leisure centre",
+        "Reader responses",
+        "grandmother learned to swim",
+        "Rowing boat for sale",
+        "Privacy policy",
+    ],
+)
+def test_layout_table_clutter_is_gone(layout_page, clutter: str) -> None:
+    assert clutter not in layout_page.text
+
+
+def test_data_table_inside_an_article_stays_a_table() -> None:
+    art = extract(page("data_table.html"), "https://courier.example/news/reservoirs")
+    assert art.kind == "article"
+    assert art.text.startswith("The region's five reservoirs are back above")
+    rows = [p for p in art.text.split("\n\n") if p.startswith("|")]
+    assert "| Reservoir | 2025 | 2026 | Change |" in rows
+    assert "| Millwater | 49 | 95 | +46 |" in rows
+    assert art.text.rstrip().endswith('before we call the drought over."')
+
+
+def _tables(markup: str):
+    return list(lxml_html.fromstring(markup).iter("table"))
+
+
+def test_layout_table_verdicts() -> None:
+    grid = "".join(f"<tr><td>row {i}</td><td>{i * 3}</td><td>{i * 7}</td></tr>" for i in range(6))
+    (data,) = _tables(f"<div><table>{grid}</table></div>")
+    assert not is_layout_table(data)
+    prose = "A long paragraph of running text that goes on well past a table datum. " * 8
+    columns = (
+        f"<table><tr><td><a href='/'>Home</a></td><td><p>{prose}</p><p>{prose}</p></td></tr>"
+        "</table>"
+    )
+    assert is_layout_table(_tables(f"<div>{columns}</div>")[0])
+    nested = "<table><tr><td><table><tr><td>inner</td></tr></table></td><td>x</td></tr></table>"
+    assert is_layout_table(_tables(f"<div>{nested}</div>")[0])
+    # a one-cell callout inside an article is a deliberate box, not page layout
+    callout = "<table><tr><td>Tip: book the inspection before you sign.</td></tr></table>"
+    assert not is_layout_table(_tables(f"<div>{callout}</div>")[0])
+    # a code listing with a line-number gutter is not a page column either
+    code = (
+        "<table><tr><td>1\n2\n3</td><td><pre>"
+        + "x = compute(y)\n" * 40
+        + "</pre></td></tr></table>"
+    )
+    assert not is_layout_table(_tables(f"<div>{code}</div>")[0])
+
+
+def test_unwrap_keeps_data_tables_inside_layout_cells() -> None:
+    grid = "".join(f"<tr><td>item {i}</td><td>{i}</td></tr>" for i in range(5))
+    prose = "<p>" + "Story text that reads as prose and fills the column well. " * 10 + "</p>"
+    markup = (
+        "<html><body><table><tr><td><a href='/'>Home</a></td>"
+        f"<td>{prose}{prose}<table class='data'>{grid}</table></td></tr></table></body></html>"
+    )
+    tree = lxml_html.document_fromstring(markup)
+    assert unwrap_layout_tables(tree) == 1
+    assert [t.get("class") for t in tree.iter("table")] == ["data"]
+    assert tree.find(".//article") is not None  # the story cell is marked as the article
+
+
+# -- index pages -----------------------------------------------------------------------------
+
+
+def test_section_front_with_teasers_is_an_index() -> None:
+    art = extract(page("section_front.html"), "https://northshore.example/category/transport/")
+    assert art.kind == "index"
+
+
+def test_teaser_front_is_an_index_whatever_its_url() -> None:
+    art = extract(page("section_front.html"), "https://northshore.example/latest")
+    assert art.kind == "index"
+
+
+# -- clutter at the body's edges -------------------------------------------------------------
+
+
+def test_view_counters_and_syndication_notes_are_dropped() -> None:
+    body = "\n\n".join(
+        [
+            "The council approved the plan on Tuesday.",
+            "It will cost 6 million.",
+            "(This story has not been edited by Example staff and is auto-published from a "
+            "syndicated feed.)",
+            "This story originally appeared on Meridian Wire and is republished with permission.",
+            "via Meridian Wire",
+            "5,883 people viewed this article. Views today: 11",
+        ]
+    )
+    assert clean_text(body).split("\n\n") == [
+        "The council approved the plan on Tuesday.",
+        "It will cost 6 million.",
+    ]
+    # prose that merely starts like an attribution stays
+    prose = "This story was first published in 1999 and tells the tale of a boy and a boat."
+    assert clean_text(prose) == prose
+
+
+def test_bylines_link_rows_and_comment_sections_at_the_edges() -> None:
+    story = [f"Paragraph {i} of the story, which is prose and ends properly." for i in range(6)]
+    paragraphs = [
+        "By Ines Varga, Meridian Wire",
+        *story,
+        "Printer-friendly version | E-mail this story | Write a letter to the editor",
+        "Reader responses",
+        "First!",
+        "This is why I stopped trusting the official statements.",
+    ]
+    assert clean_edges(paragraphs) == story
+    assert is_byline("Observer Staff")
+    assert not is_byline("By the end of the week the river had fallen two metres.")
+    # a table row is not a row of links
+    row = "| Upper Haldane | 54 | 93 | +39 |"
+    assert clean_edges([*story, row]) == [*story, row]
