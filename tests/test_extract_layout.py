@@ -161,3 +161,25 @@ def test_bylines_link_rows_and_comment_sections_at_the_edges() -> None:
     # a table row is not a row of links
     row = "| Upper Haldane | 54 | 93 | +39 |"
     assert clean_edges([*story, row]) == [*story, row]
+
+
+def test_teaser_list_closing_the_body_is_dropped() -> None:
+    story = "".join(
+        f"<p>Paragraph {i} of the story about the harbour, which is prose and ends properly.</p>"
+        for i in range(8)
+    )
+    teasers = "".join(
+        f"<p><a href='/t{i}'>Another headline about the harbour number {i}</a></p>"
+        for i in range(4)
+    )
+    markup = (
+        "<html><head><title>Harbour story</title></head><body><article><h1>Harbour story</h1>"
+        f"{story}<div class='more'>{teasers}</div></article></body></html>"
+    )
+    art = extract(markup, "https://example.org/harbour")
+    assert art.kind == "article"
+    assert "Paragraph 7 of the story" in art.text
+    assert "Another headline" not in art.text
+    # the same headlines in the middle of the story are content (a reading list)
+    middle = markup.replace(f"<div class='more'>{teasers}</div>", f"{teasers}{story}")
+    assert "Another headline about the harbour number 2" in extract(middle).text

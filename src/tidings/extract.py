@@ -421,6 +421,9 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
         raw = ""
     body = _drop_leading_title(clean_text(_paragraphs(raw)), meta.title or "", standfirst)
     body = "\n\n".join(clean_edges(body.split("\n\n"), meta.author)) if body else body
+    kind = classify(body, meta.title or "", meta, url, links)
+    if kind == "article":
+        body = _drop_link_runs(body, links)
     article.title = meta.title or ""
     article.text = body
     article.author = meta.author
@@ -431,8 +434,40 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
     article.site_name = meta.site_name
     article.image = meta.image
     article.excerpt = _excerpt(body)
-    article.kind = classify(body, article.title, meta, url, links)
+    article.kind = kind
     return article
+
+
+# a run of this many linked-headline paragraphs at the body's start or end is a teaser list
+LINK_RUN_MIN = 3
+LINK_RUN_EDGE = 2  # how close to the start or end (in paragraphs) the run must reach
+
+
+def _drop_link_runs(body: str, links: PageLinks) -> str:
+    """Drop teaser lists at the body's edges: runs of paragraphs that are each the whole
+    text of a link on the page ("More from …", related headlines, next/previous posts).
+
+    Inside the body such runs can be the content (a reading list), so only runs that
+    open or close the text go.
+    """
+    if not body:
+        return body
+    paragraphs = body.split("\n\n")
+    is_link = [len(p.split()) >= HEADLINE_MIN_WORDS and _key(p) in links.texts for p in paragraphs]
+    n = len(paragraphs)
+    drop = [False] * n
+    i = 0
+    while i < n:
+        if not is_link[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and is_link[j]:
+            j += 1
+        if j - i >= LINK_RUN_MIN and (i < LINK_RUN_EDGE or j > n - LINK_RUN_EDGE):
+            drop[i:j] = [True] * (j - i)
+        i = j
+    return "\n\n".join(p for p, dropped in zip(paragraphs, drop, strict=True) if not dropped)
 
 
 def extract_many(
