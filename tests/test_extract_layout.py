@@ -183,3 +183,50 @@ def test_teaser_list_closing_the_body_is_dropped() -> None:
     # the same headlines in the middle of the story are content (a reading list)
     middle = markup.replace(f"<div class='more'>{teasers}</div>", f"{teasers}{story}")
     assert "Another headline about the harbour number 2" in extract(middle).text
+
+
+# -- dates in the visible text ---------------------------------------------------------------
+
+
+def test_publish_date_from_the_visible_text() -> None:
+    from datetime import date
+
+    from tidings.extraction.dates import date_from_text
+
+    def tree(body: str):
+        return lxml_html.document_fromstring(f"<html><body>{body}</body></html>")
+
+    labelled = tree(
+        "<p>Updated at <b>Dec 10, 2025</b></p><p>Posted on</p><p>Nov 21, 2018</p>"
+        "<p>Some text of the article that runs on for a while.</p>"
+    )
+    found = date_from_text(labelled)
+    assert found is not None and found.date() == date(2018, 11, 21)
+    # no label: the first complete date; an update stamp only when there is nothing else
+    assert date_from_text(tree("<p>3 March 2024</p><p>Updated 5 April 2024</p>")).date() == date(
+        2024, 3, 3
+    )
+    assert date_from_text(tree("<p>Last updated: 5 April 2024</p>")).date() == date(2024, 4, 5)
+    assert date_from_text(tree("<p>Publié le 12 mars 2024</p>")).date() == date(2024, 3, 12)
+    # years alone, impossible days and future dates are not publish dates
+    assert date_from_text(tree("<p>© 2024 Example Ltd. Founded 1999.</p>")) is None
+    assert date_from_text(tree("<p>February 30, 2024</p>")) is None
+    assert date_from_text(tree("<p>June 1, 2024</p>"), today=date(2024, 5, 1)) is None
+    # script text is not visible
+    assert date_from_text(tree("<script>var d = 'May 5, 2021';</script><p>Hello</p>")) is None
+
+
+def test_date_fallbacks_in_extract() -> None:
+    markup = (
+        "<html><head><title>A post</title></head><body><article><h1>A post</h1>"
+        "<p>Posted on Nov 21, 2018</p>"
+        + "<p>Some prose of the post that runs on for a while and ends properly.</p>" * 6
+        + "</article></body></html>"
+    )
+    assert extract(markup).published.date().isoformat() == "2018-11-21"
+    # of two <time> stamps the ISO one wins over an ambiguous day-month order
+    timed = markup.replace(
+        "<p>Posted on Nov 21, 2018</p>",
+        '<time datetime="02-12-2025">2 Dec</time><time datetime="2025-12-02">2 Dec</time>',
+    )
+    assert extract(timed).published.date().isoformat() == "2025-12-02"

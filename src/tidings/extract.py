@@ -6,7 +6,7 @@ import codecs
 import gzip
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from urllib.parse import urlparse
@@ -155,12 +155,18 @@ def _paragraphs(text: str) -> str:
 _WORD = re.compile(r"\w+")
 
 
-def _drop_leading_title(text: str, title: str, description: str | None = None) -> str:
+def _drop_leading_title(
+    text: str,
+    title: str,
+    description: str | None = None,
+    apart: Callable[[], bool] | None = None,
+) -> str:
     """The headline is its own field: do not repeat it as the first paragraph.
 
     Short labels above it (a section kicker such as "NATIONAL") go with it, and a
     standfirst right below it that repeats the page's declared description goes too
-    (pass `description=None` when the description is the body's own first paragraph).
+    when `apart()` (asked only then, it searches the page) says it is shown apart from the
+    body: many pages declare their first body paragraph as the description.
     """
     paragraphs = text.split("\n\n")
     title_words = _WORD.findall(title.casefold())
@@ -170,7 +176,9 @@ def _drop_leading_title(text: str, title: str, description: str | None = None) -
                 paragraphs = paragraphs[index + 1 :]
                 if description and paragraphs:
                     first = _WORD.findall(paragraphs[0].casefold())
-                    if first == _WORD.findall(description.casefold()):
+                    if first == _WORD.findall(description.casefold()) and (
+                        apart is None or apart()
+                    ):
                         paragraphs = paragraphs[1:]
             break
     return "\n\n".join(paragraphs)
@@ -413,13 +421,17 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
         return article
     meta = read_metadata(tree, url)
     links = _headline_links(tree)
-    standfirst = _standfirst(tree, meta.description)
     try:
         raw = _main_text(tree, url, thorough)
     except Exception as exc:  # trafilatura is robust, but a library bug must not kill a batch
         LOGGER.warning("text extraction failed for %s: %s", url, exc)
         raw = ""
-    body = _drop_leading_title(clean_text(_paragraphs(raw)), meta.title or "", standfirst)
+    body = _drop_leading_title(
+        clean_text(_paragraphs(raw)),
+        meta.title or "",
+        meta.description,
+        apart=lambda: _standfirst(tree, meta.description) is not None,
+    )
     body = "\n\n".join(clean_edges(body.split("\n\n"), meta.author)) if body else body
     kind = classify(body, meta.title or "", meta, url, links)
     if kind == "article":

@@ -432,8 +432,10 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
     if not meta.published:
         meta.published = parse_date(_first(tags, _META_PUBLISHED))
     if not meta.published:
-        for el in tree.iter("time"):
-            stamp = parse_date(el.get("datetime"))
+        stamps = [el.get("datetime") or "" for el in tree.iter("time")]
+        # an ISO stamp first: "02-12-2025" could be either of two days
+        for value in sorted(stamps, key=lambda v: not _ISO_LIKE.match(v.strip())):
+            stamp = parse_date(value)
             if stamp:
                 meta.published = stamp
                 break
@@ -441,6 +443,10 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
         meta.modified = parse_date(_first(tags, _META_MODIFIED))
     if not meta.published:
         meta.published = _date_from_page(tree, url)
+    if not meta.published:
+        from tidings.extraction.dates import date_from_text
+
+        meta.published = date_from_text(tree)
     meta.image = meta.image or tags.get("og:image") or tags.get("twitter:image")
     meta.description = tags.get("og:description") or tags.get("description")
     meta.language = _language(tree, tags) or meta.language

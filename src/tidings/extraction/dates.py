@@ -1,0 +1,119 @@
+"""Publish dates written in a page's visible text ("Posted on Nov 21, 2018").
+
+The fallback when neither markup nor htmldate's quick search finds a date. htmldate's
+extensive search does the same job through dateparser, which costs seconds to import and
+milliseconds per page; a handful of regular expressions over the top of the page recovers
+most of those dates in microseconds. Only complete dates (day, month and year) count, and a
+date labelled as the publication date wins over an unlabelled one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from lxml.etree import _Element
+
+_MONTHS = {
+    # English
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4,
+    "april": 4, "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
+    "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
+    "dec": 12, "december": 12,
+    # German
+    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6, "juli": 7,
+    "oktober": 10, "dezember": 12,
+    # French
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+    # Spanish / Portuguese / Italian
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
+    "diciembre": 12, "janeiro": 1, "fevereiro": 2, "março": 3, "maio": 5, "junho": 6,
+    "julho": 7, "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "settembre": 9, "ottobre": 10, "dicembre": 12,
+    # Dutch
+    "januari": 1, "februari": 2, "maart": 3, "augustus": 8,
+}  # fmt: skip
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|º|\.)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_PATTERNS = [
+    # Nov 21, 2018 · November 21st 2018
+    re.compile(rf"\b(?P<month>{_MONTH})\.?\s+{_DAY},?\s+{_YEAR}\b", re.I),
+    # 21 Nov 2018 · 21. März 2018 · 21 de marzo de 2018 · 21 of November, 2018
+    re.compile(rf"\b{_DAY}\s+(?:de\s+|of\s+)?(?P<month>{_MONTH})\.?,?\s+(?:de\s+)?{_YEAR}\b", re.I),
+    # 2018-11-21 · 2018/11/21
+    re.compile(r"\b(?P<year>(?:19|20)\d\d)[-/.](?P<month>[01]?\d)[-/.](?P<day>[0-3]?\d)\b"),
+]
+_LABEL = re.compile(
+    r"\b(?:published|posted|posted\s+on|written|date|dated|released|publi[ée]|publicado|"
+    r"pubblicato|veröffentlicht|gepubliceerd|erschienen)\b[^\w\n]{0,3}(?:on\s+)?$",
+    re.I,
+)
+_UPDATED = re.compile(
+    r"\b(?:updated|modified|edited|revised|aktualisiert|mis\s+à\s+jour|actualizado)\b[^\w\n]{0,3}"
+    r"(?:on\s+)?$",
+    re.I,
+)
+# how much of the page's text is searched: dates further down belong to comments, lists
+SEARCH_CHARS = 12_000
+_SKIP = {"script", "style", "noscript", "template", "svg", "option", "select"}
+
+
+def _visible_text(tree: _Element) -> str:
+    body = tree.find(".//body")
+    if body is None:
+        return ""
+    parts: list[str] = []
+    size = 0
+    for element in body.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if tag in _SKIP:
+            continue
+        parent = element.getparent()
+        for piece in (element.text if tag and tag not in _SKIP else None, element.tail):
+            if piece is element.tail and (parent is None or parent.tag in _SKIP):
+                continue
+            if piece and piece.strip():
+                parts.append(" ".join(piece.split()))
+                size += len(parts[-1]) + 1
+        if size > SEARCH_CHARS:
+            break
+    return "\n".join(parts)
+
+
+def _to_date(match: re.Match[str]) -> date | None:
+    month_text = match.group("month")
+    month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text.casefold())
+    try:
+        return date(int(match.group("year")), month or 0, int(match.group("day")))
+    except ValueError:
+        return None
+
+
+def date_from_text(tree: _Element, today: date | None = None) -> datetime | None:
+    """The publication date written near the top of the page, or None.
+
+    A date right after a "Published"/"Posted" label wins; then the first date that is not
+    labelled as an update; then an update date. Future dates are ignored.
+    """
+    text = _visible_text(tree)
+    if not text:
+        return None
+    today = today or datetime.now(UTC).date()
+    found: list[tuple[int, int, date]] = []  # (rank, position, date)
+    for pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            day = _to_date(match)
+            if day is None or day > today:
+                continue
+            before = text[max(0, match.start() - 40) : match.start()]
+            rank = 0 if _LABEL.search(before) else 2 if _UPDATED.search(before) else 1
+            found.append((rank, match.start(), day))
+    if not found:
+        return None
+    _, _, best = min(found)
+    return datetime(best.year, best.month, best.day, tzinfo=UTC)
