@@ -72,7 +72,10 @@ class Engine:
         self._index: UsearchIndex | None = None
         self._seen_generation = -1
         self.stories_clusterer = StoryClusterer(
-            self.store, self.settings.story_threshold, self.settings.story_window_days
+            self.store,
+            self.settings.story_threshold,
+            self.settings.story_window_days,
+            self.settings.story_name_weight,
         )
         if check_model:
             self._check_model_id()
@@ -504,7 +507,7 @@ class Engine:
                 elif p.vector is not None:
                     when = article.published or article.fetched or datetime.now(UTC)
                     article.story_id = self.stories_clusterer.assign(
-                        db, p.vector, when, article.title
+                        db, p.vector, when, article.title, article.text
                     )
                 article_id = self.store.insert_article(db, article, p.url_key, p.buckets, p.vector)
                 article.id = article_id

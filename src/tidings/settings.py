@@ -53,7 +53,13 @@ SETTINGS: tuple[Setting, ...] = (
         "story_threshold",
         float,
         0.45,
-        "Cosine similarity an article needs to a story's centroid to join it.",
+        "Score (cosine to the story centroid plus the name term) needed to join a story.",
+    ),
+    Setting(
+        "story_name_weight",
+        float,
+        0.3,
+        "Weight of shared names (capitalised words) next to cosine similarity in clustering.",
     ),
     Setting(
         "story_window_days", float, 7.0, "Only stories active within this many days are joined."

@@ -85,7 +85,12 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_story_names(db: sqlite3.Connection) -> None:
+    # the names (capitalised words) a story's articles mention, for clustering
+    db.execute("ALTER TABLE stories ADD COLUMN names TEXT")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_story_names]
 
 
 def apply(db: sqlite3.Connection) -> list[str]:

@@ -264,23 +264,18 @@ class SQLiteStore:
         last_seen: datetime,
         size: int,
         centroid: np.ndarray,
+        names: str | None = None,
     ) -> None:
         db.execute(
-            "UPDATE stories SET label = ?, first_seen = ?, last_seen = ?, size = ?, centroid = ? "
-            "WHERE id = ?",
-            (
-                label,
-                to_iso(first_seen),
-                to_iso(last_seen),
-                size,
-                vector_to_blob(centroid),
-                story_id,
-            ),
+            "UPDATE stories SET label = ?, first_seen = ?, last_seen = ?, size = ?, "
+            "centroid = ?, names = ? WHERE id = ?",
+            (label, to_iso(first_seen), to_iso(last_seen), size, vector_to_blob(centroid),
+             names, story_id),
         )
 
     def story_rows(self) -> list[sqlite3.Row]:
         return self.reader.execute(
-            "SELECT id, label, first_seen, last_seen, size, centroid FROM stories "
+            "SELECT id, label, first_seen, last_seen, size, centroid, names FROM stories "
             "WHERE centroid IS NOT NULL"
         ).fetchall()
 
