@@ -230,3 +230,56 @@ def test_date_fallbacks_in_extract() -> None:
         '<time datetime="02-12-2025">2 Dec</time><time datetime="2025-12-02">2 Dec</time>',
     )
     assert extract(timed).published.date().isoformat() == "2025-12-02"
+
+
+# -- language --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        (
+            "The council said on Tuesday that the bridge would be closed for the rest of the "
+            "year, and that it was working with the contractor on a plan.",
+            "en",
+        ),
+        (
+            "Der Stadtrat hat am Dienstag beschlossen, dass die Brücke für den Rest des Jahres "
+            "gesperrt wird, und er arbeitet mit der Firma an einem Plan.",
+            "de",
+        ),
+        (
+            "Le conseil a annoncé mardi que le pont serait fermé pour le reste de l'année et qu'il "
+            "travaillait avec l'entreprise sur un plan.",
+            "fr",
+        ),
+        (
+            "El ayuntamiento dijo el martes que el puente estará cerrado durante el resto del año "
+            "y que trabaja con la empresa en un plan.",
+            "es",
+        ),
+        (
+            "O conselho disse na terça-feira que a ponte vai ficar fechada para o resto do ano e "
+            "que está a trabalhar com a empresa num plano.",
+            "pt",
+        ),
+        (
+            "Городской совет во вторник заявил, что мост будет закрыт до конца года и что он "
+            "работает над планом вместе с подрядчиком.",
+            "ru",
+        ),
+        ("市议会周二表示，这座桥将在今年余下时间关闭。", "zh"),
+        ("市議会は火曜日、橋を年内いっぱい閉鎖すると発表した。", "ja"),
+        ("Ο δήμος ανακοίνωσε ότι η γέφυρα θα παραμείνει κλειστή.", "el"),
+        ("Too short.", None),
+    ],
+)
+def test_language_guess(text: str, lang: str | None) -> None:
+    from tidings.extraction.language import guess_language
+
+    assert guess_language(text) == lang
+
+
+def test_undeclared_language_is_guessed_from_the_body() -> None:
+    art = extract(page("data_table.html").replace(b' lang="en"', b""))
+    assert art.language == "en"

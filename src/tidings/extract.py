@@ -230,6 +230,13 @@ def _standfirst(tree: etree._Element, description: str | None) -> str | None:
 BODY_PARAGRAPH_WORDS = 10
 
 
+def _guess_language(text: str) -> str | None:
+    """The body's language when the page does not declare one."""
+    from tidings.extraction.language import guess_language
+
+    return guess_language(text) if text else None
+
+
 def _excerpt(text: str) -> str | None:
     if not text:
         return None
@@ -441,7 +448,7 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
     article.author = meta.author
     article.published = meta.published
     article.modified = meta.modified
-    article.language = meta.language
+    article.language = meta.language or _guess_language(body)
     article.canonical_url = meta.canonical_url
     article.site_name = meta.site_name
     article.image = meta.image
