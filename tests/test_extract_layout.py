@@ -283,3 +283,21 @@ def test_language_guess(text: str, lang: str | None) -> None:
 def test_undeclared_language_is_guessed_from_the_body() -> None:
     art = extract(page("data_table.html").replace(b' lang="en"', b""))
     assert art.language == "en"
+
+
+def test_form_messages_and_sales_prompts_at_the_edges() -> None:
+    story = [f"Paragraph {i} of the post, which is prose and ends properly." for i in range(6)]
+    paragraphs = [
+        "Table of Contents",
+        "Written by",
+        *story,
+        "Back to top",
+        "Request a Demo",
+        "Free 14-day trial",
+        "Thank you! Your submission has been received!",
+        "Oops! Something went wrong while submitting the form.",
+    ]
+    assert clean_edges(clean_text("\n\n".join(paragraphs)).split("\n\n")) == story
+    # a question or a sentence that mentions signing up is content
+    kept = [*story, "Where can I learn more or sign up?", "Sign up opens on Monday at the library."]
+    assert clean_edges(kept) == kept

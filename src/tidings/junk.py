@@ -52,6 +52,10 @@ _JUNK_PARAGRAPH = re.compile(
       | (?:sorry!?\s*)?there\s+was\s+an\s+error\s+processing\s+your\s+subscription\.?
       | click\s+here\b.{0,120}
       | subscribe\s+to\b.{0,60}\b(?:youtube|channel|podcast|newsletter)\b.{0,60}
+      | thank\s+you!?\s+your\s+submission\s+has\s+been\s+received!?
+      | oops!?\s+something\s+went\s+wrong\s+while\s+submitting\s+the\s+form\.?
+      | back\s+to\s+(?:top|blog|(?:all\s+)?(?:posts|articles|news|stories|resources|insights))
+        \W{0,3}
       | tags?\s*:.{0,200}
       | filed\s+under\s*:.{0,200}
     )$""",
@@ -186,7 +190,10 @@ _SOCIAL_CTA = re.compile(
 )
 _EDGE_HEADINGS = re.compile(
     r"^(?:comments?|explore\s+further|popular\s+on\s+.{1,40}|table\s+of\s+contents|contents"
-    r"|print(?:\s+article)?|order\s+reprints|reprints|more:|about\s+the\s+author)\s*:?$",
+    r"|print(?:\s+article)?|order\s+reprints|reprints|more:|about\s+the\s+author"
+    r"|table\s+of\s+content|on\s+this\s+page|in\s+this\s+(?:article|post|guide)|written\s+by"
+    r"|(?:view|see)\s+(?:author\s+page|all\s+posts|profile)|(?:estimated\s+)?reading\s+time"
+    r"|you\s+are\s+here|posted\s+(?:in|under)\s+.{1,80}|share(?:\s+(?:this|on))?)\s*:?$",
     re.IGNORECASE,
 )
 
@@ -220,6 +227,25 @@ def _is_link_row(paragraph: str) -> bool:
         return False  # a table row
     parts = [p for p in _NAV_SEPARATOR.split(paragraph.strip()) if p]
     return len(parts) >= 3 and all(_words(p) <= 6 and not p.endswith(".") for p in parts)
+
+
+# short sales prompts around a post: "Request a demo", "Free 14-day trial", "Sign up now"
+_CALL_TO_ACTION = re.compile(
+    r"\b(?:sign\s+up|subscribe|get\s+started|request\s+a\s+(?:demo|quote)|book\s+a\s+(?:demo|call)"
+    r"|download(?:\s+now)?|free\s+(?:\d+-day\s+)?trial|try\s+(?:it\s+)?(?:for\s+)?free|start\s+for\s+free"
+    r"|contact\s+us|talk\s+to\s+(?:an?\s+)?(?:expert|sales)|shop\s+now|get\s+(?:a|your)\s+"
+    r"(?:free\s+)?(?:quote|demo|copy))\b",
+    re.IGNORECASE,
+)
+
+
+def _is_call_to_action(paragraph: str) -> bool:
+    """A short prompt line (no sentence) that sells rather than tells."""
+    return (
+        _words(paragraph) <= 8
+        and not paragraph.rstrip().endswith((".", ":", ";", ",", "?"))
+        and bool(_CALL_TO_ACTION.search(paragraph))
+    )
 
 
 def _is_dateline(paragraph: str) -> bool:
@@ -271,7 +297,7 @@ def clean_edges(paragraphs: list[str], author: str | None = None) -> list[str]:
             return True
         if at_head and (_URL_ONLY.match(text) or is_byline(text)):
             return True
-        if _is_link_row(text):
+        if _is_link_row(text) or _is_call_to_action(text):
             return True
         if at_tail:
             if _SOCIAL_CTA.search(text) and _words(text) <= 40:
