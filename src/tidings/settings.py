@@ -62,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Weight of shared names (capitalised words) next to cosine similarity in clustering.",
     ),
     Setting(
-        "story_window_days", float, 7.0, "Only stories active within this many days are joined."
+        "story_window_days", float, 30.0, "Only stories active within this many days are joined."
     ),
     Setting(
         "near_duplicate_threshold",

@@ -1,0 +1,106 @@
+"""Story clustering quality: B-cubed precision/recall/F1 of the engine's online clustering
+against labelled story clusters.
+
+Datasets:
+  news-aggregator  ../shared/data/news-aggregator-dev/articles.jsonl (3,318 headlines in 44
+                   Google News stories; titles only), ingested as JSONL in time order
+  demo             the bundled demo news web (140 articles in 14 events), ingested through
+                   its feeds like `make demo`
+
+Usage: python eval/stories.py [--dataset news-aggregator|demo] [--set story_threshold=0.45 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    env = os.environ.get("TIDINGS_EVAL_DATA")
+    if env:
+        return Path(env)
+    local = REPO.parent / "shared" / "data"
+    return local if local.exists() else Path("/work/shared/data")
+
+
+def bcubed(pred: list, gold: list) -> tuple[float, float, float]:
+    pc, gc, pg = Counter(pred), Counter(gold), Counter(zip(pred, gold, strict=True))
+    precision = sum(pg[(p, g)] / pc[p] for p, g in zip(pred, gold, strict=True)) / len(pred)
+    recall = sum(pg[(p, g)] / gc[g] for p, g in zip(pred, gold, strict=True)) / len(pred)
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def run_news_aggregator(engine, work: Path) -> tuple[list, list]:
+    source = data_root() / "news-aggregator-dev" / "articles.jsonl"
+    rows = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    rows.sort(key=lambda r: (r["timestamp_ms"], r["id"]))
+    items = work / "articles.jsonl"
+    items.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    engine.ingest([str(items)])
+    gold_by_url = {r["url"]: r["story"] for r in rows}
+    pred, gold = [], []
+    for row in engine.export():
+        original = row["duplicate_of"] or row["id"]
+        pred.append(engine.store.article(original).story_id)
+        gold.append(gold_by_url[row["url"]])
+    return pred, gold
+
+
+def run_demo(engine, work: Path) -> tuple[list, list]:
+    sys.path.insert(0, str(REPO / "demo"))
+    from build_site import build_site
+    from run_demo import serve_site
+
+    site = work / "site"
+    site.mkdir()
+    base_url, server = serve_site(site)
+    build_site(REPO / "demo" / "corpus", site, base_url)
+    manifest = json.loads((site / "_manifest.json").read_text())
+    engine.ingest([feed["url"] for feed in manifest["feeds"]])
+    server.shutdown()
+    server.server_close()
+    event_of = {p["url"]: p["event"] for p in manifest["pages"]}
+    pred, gold = [], []
+    for row in engine.export():
+        if row["duplicate_of"] is None:
+            pred.append(row["story_id"])
+            gold.append(event_of[row["url"]])
+    return pred, gold
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["news-aggregator", "demo"],
+                        default="news-aggregator")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a setting, e.g. story_threshold=0.5")
+    args = parser.parse_args()
+
+    from tidings.engine import Engine
+    from tidings.settings import Settings
+
+    overrides = dict(item.split("=", 1) for item in args.set)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        settings = Settings.load(data_dir=str(work / "db"), fetch_allow_private=True,
+                                 fetch_per_host_interval=0.0, **overrides)
+        with Engine(settings) as engine:
+            runner = run_news_aggregator if args.dataset == "news-aggregator" else run_demo
+            pred, gold = runner(engine, work)
+    precision, recall, f1 = bcubed(pred, gold)
+    print(f"{args.dataset}: {len(gold)} articles, {len(set(gold))} true stories, "
+          f"{len(set(pred))} found; threshold {settings.story_threshold}, "
+          f"name weight {settings.story_name_weight}, window {settings.story_window_days} days")
+    print(f"B-cubed precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
+
+
+if __name__ == "__main__":
+    main()
