@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ SEARCH_MODES = ("hybrid", "keyword", "semantic")
 EMBED_CHARS = 2000  # the model reads ~256 tokens; more text only costs tokenizer time
 # pages often give a date without a time (read as midnight), so only a clear lead counts
 PROMOTE_MARGIN = timedelta(days=1)
+INDEX_SAVE_INTERVAL = 30.0  # seconds between index file writes during ingest
 Progress = Callable[[str, str], None]  # (outcome, item) after each item
 
 
@@ -71,6 +73,7 @@ class Engine:
         self._lock = threading.RLock()
         self._index: UsearchIndex | None = None
         self._seen_generation = -1
+        self._index_saved = time.monotonic()
         self.stories_clusterer = StoryClusterer(
             self.store,
             self.settings.story_threshold,
@@ -160,6 +163,15 @@ class Engine:
                 self.index.sync(self.store)
             self.stories_clusterer.invalidate()
             self._seen_generation = generation
+
+    def _save_index_now_and_then(self) -> None:
+        """Write the index file at most every INDEX_SAVE_INTERVAL seconds: saving rewrites the
+        whole file, and the database already holds every vector, so a file that is a little
+        behind after a crash is repaired on the next open."""
+        now = time.monotonic()
+        if self.index is not None and now - self._index_saved >= INDEX_SAVE_INTERVAL:
+            self.index.save()
+            self._index_saved = now
 
     def reindex(self) -> dict[str, int]:
         """Rebuild every derived index from the database."""
@@ -392,7 +404,7 @@ class Engine:
                         np.array([i for i, _ in new], dtype=np.uint64),
                         np.vstack([v for _, v in new]),
                     )
-                    self.index.save()
+                self._save_index_now_and_then()
             self._seen_generation = self.store.generation()
         for p in pending:
             duplicate = (
