@@ -301,3 +301,41 @@ def test_form_messages_and_sales_prompts_at_the_edges() -> None:
     # a question or a sentence that mentions signing up is content
     kept = [*story, "Where can I learn more or sign up?", "Sign up opens on Monday at the library."]
     assert clean_edges(kept) == kept
+
+
+# -- collapsed and streamed content ----------------------------------------------------------
+
+
+def test_collapsed_panels_and_streamed_parts_are_read() -> None:
+    steps = "".join(
+        f"<div class='accordion-item'><button>Step {i}</button>"
+        f"<div role='region' aria-labelledby='h{i}' style='display:none'>"
+        f"<p>Step {i} of the guide explains in plain words what to do and what it costs.</p>"
+        "</div></div>"
+        for i in range(4)
+    )
+    intro = "<p>" + "An introduction to the guide that reads as prose. " * 4 + "</p>"
+    markup = (
+        "<html><head><title>A guide</title></head><body>"
+        "<nav><ul hidden><li>Home</li><li>Shop</li></ul></nav>"
+        f"<article><h1>A guide</h1>{intro}{steps}"
+        '<template id="B:0"></template></article>'
+        '<div hidden id="S:0"><p>The closing words of the guide arrive in a streamed part, '
+        "which a script moves into its place.</p></div>"
+        "</body></html>"
+    )
+    text = extract(markup, "https://example.org/guide").text
+    assert "Step 3 of the guide explains" in text
+    assert text.rstrip().endswith("which a script moves into its place.")
+
+
+def test_hidden_widgets_stay_hidden() -> None:
+    from tidings.extraction.hidden import reveal_panels
+
+    tree = lxml_html.document_fromstring(
+        "<html><body><div class='menu' style='display:none'><a href='/'>Home</a> "
+        "<a href='/a'>About us and our history</a> <a href='/c'>Contact</a></div>"
+        "<div class='modal' hidden><p>Sign up for our newsletter to get the best deals "
+        "every week in your inbox.</p></div></body></html>"
+    )
+    assert reveal_panels(tree) == 0

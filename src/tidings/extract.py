@@ -140,8 +140,10 @@ def _escape(text: str) -> str:
 def _main_text(tree: etree._Element, url: str | None, thorough: bool = False) -> str:
     """The article text of `tree` (which is modified on the way)."""
     from tidings.extraction.candidates import candidates
+    from tidings.extraction.hidden import reveal_panels
     from tidings.extraction.layout import unwrap_layout_tables
 
+    reveal_panels(tree)
     unwrap_layout_tables(tree)
     found = candidates(tree, url, thorough=thorough)
     return found.best()
