@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import tempfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from tidings.models import Article, Page
 from tidings.sources.files import Failure, iter_local
@@ -117,15 +117,22 @@ def test_bad_inputs_each_yield_a_failure_and_iteration_continues(tmp_path):
     assert reasons["corrupt.html.gz"].startswith("corrupt gzip")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of mode")
-def test_permission_denied_is_a_failure(tmp_path):
-    path = tmp_path / "secret.html"
+def test_permission_denied_is_a_failure():
+    folder = Path(tempfile.mkdtemp())  # /tmp itself is traversable by anyone
+    folder.chmod(0o755)
+    path = folder / "secret.html"
     path.write_text("<html></html>")
     path.chmod(0)
+    as_root = os.geteuid() == 0
     try:
+        if as_root:  # root reads any file: ask as an unprivileged user for a moment
+            os.seteuid(65534)
         (item,) = list(iter_local([path]))
     finally:
+        if as_root:
+            os.seteuid(0)
         path.chmod(0o644)
+        shutil.rmtree(folder)
     assert isinstance(item, Failure)
     assert "permission denied" in item.reason
 
