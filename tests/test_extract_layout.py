@@ -339,3 +339,31 @@ def test_hidden_widgets_stay_hidden() -> None:
         "every week in your inbox.</p></div></body></html>"
     )
     assert reveal_panels(tree) == 0
+
+
+# -- broken markup ---------------------------------------------------------------------------
+
+
+def test_story_after_a_premature_body_end_is_read() -> None:
+    story = "".join(
+        f"<p>Paragraph {i} of a story that the template printed after closing the page.</p>"
+        for i in range(6)
+    )
+    markup = (
+        "<html><head><title>Late story</title></head><body><header><a href='/'>Home</a>"
+        f"</header></body></html><div class='post'><h1>Late story</h1>{story}</div>"
+    )
+    assert "Paragraph 5 of a story" in extract(markup).text
+
+
+def test_story_inside_a_nav_that_wraps_the_page_is_read() -> None:
+    story = "".join(
+        f"<p>Paragraph {i} of a story that sits inside a navigation element by mistake, "
+        "as some templates never close their menu before the content starts.</p>"
+        for i in range(20)
+    )
+    markup = (
+        "<html><head><title>Wrapped</title></head><body><nav><ul><li><a href='/'>Home</a></li>"
+        f"</ul><main><h1>Wrapped</h1>{story}</main></nav></body></html>"
+    )
+    assert "Paragraph 19 of a story" in extract(markup).text

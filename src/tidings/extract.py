@@ -107,10 +107,13 @@ def _check_text(text: str) -> None:
 # -- parsing ---------------------------------------------------------------------------------
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# browsers keep reading after a premature </body> or </html>; libxml2 drops what follows
+_DOCUMENT_END = re.compile(r"</(?:body|html)\s*>", re.I)
 
 
 def _parse(text: str) -> etree._Element | None:
     text = _XML_DECL.sub("", text[:MAX_HTML_CHARS]).replace("\x00", "")
+    text = _DOCUMENT_END.sub("", text)
     if "<" not in text[:5000]:
         # plain text: treat blank-line separated blocks as paragraphs
         blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
@@ -141,9 +144,10 @@ def _main_text(tree: etree._Element, url: str | None, thorough: bool = False) ->
     """The article text of `tree` (which is modified on the way)."""
     from tidings.extraction.candidates import candidates
     from tidings.extraction.hidden import reveal_panels
-    from tidings.extraction.layout import unwrap_layout_tables
+    from tidings.extraction.layout import unwrap_giant_chrome, unwrap_layout_tables
 
     reveal_panels(tree)
+    unwrap_giant_chrome(tree)
     unwrap_layout_tables(tree)
     found = candidates(tree, url, thorough=thorough)
     return found.best()
@@ -308,6 +312,17 @@ def _headline_links(tree: etree._Element) -> PageLinks:
 
 
 HEADLINE_MIN_WORDS = 3
+HEADLINE_MAX_WORDS = 40
+
+
+def _is_link_text(paragraph: str, links: PageLinks) -> bool:
+    """True when the paragraph is the whole text of a link on the page (a headline)."""
+    words = paragraph.count(" ") + 1
+    return (
+        HEADLINE_MIN_WORDS <= words <= HEADLINE_MAX_WORDS * 2
+        and HEADLINE_MIN_WORDS <= len(paragraph.split()) <= HEADLINE_MAX_WORDS
+        and _key(paragraph) in links.texts
+    )
 
 
 def _key(text: str) -> str:
@@ -334,9 +349,7 @@ class ListShape:
 
 def list_shape(text: str, links: PageLinks) -> ListShape:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    headlines = sum(
-        1 for p in paragraphs if len(p.split()) >= HEADLINE_MIN_WORDS and _key(p) in links.texts
-    )
+    headlines = sum(1 for p in paragraphs if _is_link_text(p, links))
     truncated = sum(1 for p in paragraphs if _TRUNCATED.search(p.strip()))
     words = [len(p.split()) for p in paragraphs]
     longest = max(words) / sum(words) if words and sum(words) else 0.0
@@ -474,7 +487,7 @@ def _drop_link_runs(body: str, links: PageLinks) -> str:
     if not body:
         return body
     paragraphs = body.split("\n\n")
-    is_link = [len(p.split()) >= HEADLINE_MIN_WORDS and _key(p) in links.texts for p in paragraphs]
+    is_link = [_is_link_text(p, links) for p in paragraphs]
     n = len(paragraphs)
     drop = [False] * n
     i = 0

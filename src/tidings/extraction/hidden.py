@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from lxml.etree import _Element
+from lxml.etree import XPath, _Element
 
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _PANEL_CLASS = re.compile(
@@ -19,6 +19,13 @@ _PANEL_CLASS = re.compile(
     re.I,
 )
 _PANEL_ROLES = {"region", "tabpanel"}
+_PANEL_TAGS = {"div", "section", "dd", "p", "ul", "ol"}
+# cheap pre-selection in C: anything that may be hidden at all
+_HIDDEN_CANDIDATES = XPath(
+    "//*[@hidden or @aria-hidden or contains(@style, 'none') or contains(@style, 'hidden')"
+    " or contains(@class, 'hid') or contains(@class, 'd-none')]"
+)
+_STREAMED_CANDIDATES = XPath("//div[starts-with(@id, 'S:')]")
 _HIDDEN_CLASS = re.compile(r"(?:^|\s)(?:hidden|hide|is-hidden|d-none)(?=\s|$)")
 # React streams server-rendered parts of a page in hidden boundaries that a script moves
 # into place: <div hidden id="S:0">
@@ -61,7 +68,7 @@ def _place_streamed(tree: _Element) -> None:
     React's inline scripts do this in the browser: the hidden <div id="S:n"> replaces the
     boundary or placeholder <template id="B:n"> / <template id="P:n"> that marks its place.
     """
-    parts = [div for div in tree.iter("div") if _STREAMED.match(div.get("id") or "")]
+    parts = [div for div in _STREAMED_CANDIDATES(tree) if _STREAMED.match(div.get("id") or "")]
     if not parts:
         return
     holders = {
@@ -100,8 +107,8 @@ def reveal_panels(tree: _Element) -> int:
     """Un-hide collapsed content panels of `tree` in place; returns how many."""
     _place_streamed(tree)
     revealed = 0
-    for element in tree.iter("div", "section", "dd", "p", "ul", "ol"):
-        if not _is_hidden(element) or not _is_panel(element):
+    for element in _HIDDEN_CANDIDATES(tree):
+        if element.tag not in _PANEL_TAGS or not _is_hidden(element) or not _is_panel(element):
             continue
         if len(" ".join(element.itertext()).split()) < PANEL_MIN_WORDS:
             continue

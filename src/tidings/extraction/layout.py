@@ -185,3 +185,34 @@ def _to_block(node: _Element, tag: str) -> None:
     node.tag = tag
     node.attrib.clear()
     node.attrib.update(kept)
+
+
+_CHROME_TAGS = ("nav", "header", "footer", "aside")
+# a page-chrome element holding more than this share of the page's text wraps the story
+CHROME_MAX_SHARE = 0.5
+CHROME_MIN_CHARS = 2000
+
+
+def _chars(node: _Element) -> int:
+    return int(node.xpath("string-length(normalize-space(.))"))
+
+
+def unwrap_giant_chrome(tree: _Element) -> int:
+    """Rename <nav>/<header>/<footer>/<aside> elements that wrap most of the page to <div>.
+
+    Some templates open a <nav> (or never close a <header>) around the whole page; the
+    extractor discards chrome elements with everything inside, story included.
+    """
+    body = tree.find(".//body")
+    if body is None:
+        return 0
+    chrome = [node for node in body.iter(*_CHROME_TAGS) if _chars(node) >= CHROME_MIN_CHARS]
+    if not chrome:
+        return 0
+    total = _chars(body)
+    renamed = 0
+    for node in chrome:
+        if _chars(node) > CHROME_MAX_SHARE * total:
+            node.tag = "div"
+            renamed += 1
+    return renamed
