@@ -367,3 +367,21 @@ def test_story_inside_a_nav_that_wraps_the_page_is_read() -> None:
         f"</ul><main><h1>Wrapped</h1>{story}</main></nav></body></html>"
     )
     assert "Paragraph 19 of a story" in extract(markup).text
+
+
+def test_pull_quotes_in_figures_are_read_embedded_posts_are_not() -> None:
+    story = "".join(
+        f"<p>Paragraph {i} of the story, which is prose and ends properly.</p>" for i in range(6)
+    )
+    markup = (
+        "<html><head><title>Quotes</title></head><body><article><h1>Quotes</h1>"
+        f"{story}<figure class='quote'><blockquote><p>Content is a conversation, not a "
+        "broadcast, and the best teams treat it that way.</p></blockquote>"
+        "<figcaption>Jane Roe, editor</figcaption></figure>"
+        "<figure><blockquote class='twitter-tweet'><p>Look at this thread about the news "
+        "of the day and tell me what you think.</p></blockquote></figure>"
+        f"{story}</article></body></html>"
+    )
+    text = extract(markup).text
+    assert "Content is a conversation, not a broadcast" in text
+    assert "Look at this thread" not in text

@@ -144,10 +144,15 @@ def _main_text(tree: etree._Element, url: str | None, thorough: bool = False) ->
     """The article text of `tree` (which is modified on the way)."""
     from tidings.extraction.candidates import candidates
     from tidings.extraction.hidden import reveal_panels
-    from tidings.extraction.layout import unwrap_giant_chrome, unwrap_layout_tables
+    from tidings.extraction.layout import (
+        unwrap_giant_chrome,
+        unwrap_layout_tables,
+        unwrap_text_figures,
+    )
 
     reveal_panels(tree)
     unwrap_giant_chrome(tree)
+    unwrap_text_figures(tree)
     unwrap_layout_tables(tree)
     found = candidates(tree, url, thorough=thorough)
     return found.best()

@@ -11,6 +11,8 @@ data (header cells, many uniform rows of short cells) are left alone.
 
 from __future__ import annotations
 
+import re
+
 from lxml.etree import _Element
 
 _CELL_TAGS = {"td", "th"}
@@ -214,5 +216,27 @@ def unwrap_giant_chrome(tree: _Element) -> int:
     for node in chrome:
         if _chars(node) > CHROME_MAX_SHARE * total:
             node.tag = "div"
+            renamed += 1
+    return renamed
+
+
+_SOCIAL_EMBED = re.compile(r"twitter|tweet|instagram|tiktok|facebook|embed|reddit|bluesky", re.I)
+
+
+def unwrap_text_figures(tree: _Element) -> int:
+    """Rename <figure> elements that hold a quotation or paragraphs to <div>.
+
+    Figures are dropped as image furniture, but templates also wrap pull quotes and
+    testimonials (a <blockquote> with its attribution) in a <figure>.
+    """
+    renamed = 0
+    for figure in tree.iter("figure"):
+        quotes = figure.findall(".//blockquote")
+        if any(_SOCIAL_EMBED.search(quote.get("class") or "") for quote in quotes):
+            continue  # an embedded post stays furniture
+        if quotes or len(figure.findall(".//p")) >= 2:
+            figure.tag = "div"
+            for caption in figure.iter("figcaption"):
+                caption.tag = "p"  # the quote's attribution
             renamed += 1
     return renamed
