@@ -160,3 +160,45 @@ def test_data_dir_from_environment_and_real_process(tmp_path):
         timeout=300,
     )
     assert "0 new, 0 duplicate, 2 unchanged" in again.stdout
+
+
+def test_serve_runs_the_api_on_the_given_port(cli_db):
+    import socket
+    import time
+
+    import httpx
+
+    data, _ = cli_db
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tidings.cli",
+            "--data-dir",
+            str(data),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        stats = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                stats = httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert stats is not None, "server did not come up"
+        assert stats["originals"] == 4 and stats["duplicates"] == 1
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in output
