@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from urllib.parse import urlparse
 
@@ -330,6 +331,7 @@ def _is_link_text(paragraph: str, links: PageLinks) -> bool:
     )
 
 
+@lru_cache(maxsize=8192)
 def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
@@ -340,6 +342,9 @@ _INDEX_TITLE = re.compile(
     r"|\bposts\s+tagged\b|\ball\s+(?:stories|articles|posts|news)\b",
     re.I,
 )
+
+
+TAIL_CHARS = 30  # enough to see how a paragraph ends
 
 
 @dataclass
@@ -355,7 +360,7 @@ class ListShape:
 def list_shape(text: str, links: PageLinks) -> ListShape:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     headlines = sum(1 for p in paragraphs if _is_link_text(p, links))
-    truncated = sum(1 for p in paragraphs if _TRUNCATED.search(p.strip()))
+    truncated = sum(1 for p in paragraphs if _TRUNCATED.search(p.strip()[-TAIL_CHARS:]))
     words = [len(p.split()) for p in paragraphs]
     longest = max(words) / sum(words) if words and sum(words) else 0.0
     return ListShape(len(paragraphs), headlines, truncated, longest)
@@ -388,7 +393,7 @@ def classify(text: str, title: str, meta: PageMeta, url: str | None, links: Page
     prose = sum(
         len(p.split())
         for p in text.split("\n\n")
-        if len(p.split()) >= 10 and _SENTENCE_END.search(p.rstrip())
+        if len(p.split()) >= 10 and _SENTENCE_END.search(p.rstrip()[-1:])
     )
     headline_list = link_count >= 10 and prose < 0.35 * words and link_words > 0.7 * words
     index_path = bool(path and _INDEX_PATH.search(path))

@@ -58,6 +58,9 @@ _UPDATED = re.compile(
     r"(?:on\s+)?$",
     re.I,
 )
+_YEAR_ONLY = re.compile(r"\b(?:19|20)\d\d\b")
+WINDOW_BEFORE_YEAR = 40  # "21st of September, 2018" and "2018-11-21" both fit
+WINDOW_AFTER_YEAR = 6
 # how much of the page's text is searched: dates further down belong to comments, lists
 SEARCH_CHARS = 12_000
 _SKIP = {"script", "style", "noscript", "template", "svg", "option", "select"}
@@ -104,16 +107,22 @@ def date_from_text(tree: _Element, today: date | None = None) -> datetime | None
     if not text:
         return None
     today = today or datetime.now(UTC).date()
-    found: list[tuple[int, int, date]] = []  # (rank, position, date)
-    for pattern in _PATTERNS:
-        for match in pattern.finditer(text):
-            day = _to_date(match)
-            if day is None or day > today:
-                continue
-            before = text[max(0, match.start() - 40) : match.start()]
-            rank = 0 if _LABEL.search(before) else 2 if _UPDATED.search(before) else 1
-            found.append((rank, match.start(), day))
+    found: dict[int, tuple[int, int, date]] = {}  # position: (rank, position, date)
+    # every complete date holds a year: look only around the years (the month-name
+    # patterns are slow to try at every position of a long text)
+    for year in _YEAR_ONLY.finditer(text):
+        offset = max(0, year.start() - WINDOW_BEFORE_YEAR)
+        window = text[offset : year.end() + WINDOW_AFTER_YEAR]
+        for pattern in _PATTERNS:
+            for match in pattern.finditer(window):
+                position = offset + match.start()
+                day = _to_date(match)
+                if position in found or day is None or day > today:
+                    continue
+                before = text[max(0, position - 40) : position]
+                rank = 0 if _LABEL.search(before) else 2 if _UPDATED.search(before) else 1
+                found[position] = (rank, position, day)
     if not found:
         return None
-    _, _, best = min(found)
+    _, _, best = min(found.values())
     return datetime(best.year, best.month, best.day, tzinfo=UTC)

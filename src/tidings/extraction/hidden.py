@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from lxml.etree import XPath, _Element
+from lxml.etree import _Element
 
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _PANEL_CLASS = re.compile(
@@ -20,12 +20,6 @@ _PANEL_CLASS = re.compile(
 )
 _PANEL_ROLES = {"region", "tabpanel"}
 _PANEL_TAGS = {"div", "section", "dd", "p", "ul", "ol"}
-# cheap pre-selection in C: anything that may be hidden at all
-_HIDDEN_CANDIDATES = XPath(
-    "//*[@hidden or @aria-hidden or contains(@style, 'none') or contains(@style, 'hidden')"
-    " or contains(@class, 'hid') or contains(@class, 'd-none')]"
-)
-_STREAMED_CANDIDATES = XPath("//div[starts-with(@id, 'S:')]")
 _HIDDEN_CLASS = re.compile(r"(?:^|\s)(?:hidden|hide|is-hidden|d-none)(?=\s|$)")
 # React streams server-rendered parts of a page in hidden boundaries that a script moves
 # into place: <div hidden id="S:0">
@@ -34,6 +28,18 @@ _STREAMED = re.compile(r"^S:[0-9a-z]+$")
 PANEL_MIN_WORDS = 12
 # and so many levels up at most a panel-named ancestor may sit
 PANEL_ANCESTOR_DEPTH = 4
+
+
+def _may_be_hidden(element: _Element) -> bool:
+    """Cheap first test, run on every block of the page."""
+    get = element.get
+    return (
+        get("hidden") is not None
+        or bool(get("aria-hidden"))
+        or bool(get("style"))
+        or "hid" in (get("class") or "")
+        or "none" in (get("class") or "")
+    )
 
 
 def _is_hidden(element: _Element) -> bool:
@@ -62,13 +68,13 @@ def _is_panel(element: _Element) -> bool:
     return False
 
 
-def _place_streamed(tree: _Element) -> None:
+def _place_streamed(tree: _Element, hidden: list[_Element]) -> None:
     """Put each streamed part where its placeholder (<template id="B:n">) stands.
 
     React's inline scripts do this in the browser: the hidden <div id="S:n"> replaces the
     boundary or placeholder <template id="B:n"> / <template id="P:n"> that marks its place.
     """
-    parts = [div for div in _STREAMED_CANDIDATES(tree) if _STREAMED.match(div.get("id") or "")]
+    parts = [div for div in hidden if div.tag == "div" and _STREAMED.match(div.get("id") or "")]
     if not parts:
         return
     holders = {
@@ -105,10 +111,11 @@ def _fit_for(holder: _Element, part: _Element) -> bool:
 
 def reveal_panels(tree: _Element) -> int:
     """Un-hide collapsed content panels of `tree` in place; returns how many."""
-    _place_streamed(tree)
+    hidden = [element for element in tree.iter(*_PANEL_TAGS) if _may_be_hidden(element)]
+    _place_streamed(tree, hidden)
     revealed = 0
-    for element in _HIDDEN_CANDIDATES(tree):
-        if element.tag not in _PANEL_TAGS or not _is_hidden(element) or not _is_panel(element):
+    for element in hidden:
+        if not _is_hidden(element) or not _is_panel(element):
             continue
         if len(" ".join(element.itertext()).split()) < PANEL_MIN_WORDS:
             continue
