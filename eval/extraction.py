@@ -335,7 +335,8 @@ def gate_scores(root: Path, baseline: dict[str, Any]) -> dict[str, float]:
 
 def write_baseline(root: Path, margin: float = 0.01) -> dict[str, Any]:
     """Pin a fixed slice (every 4th AEB page, every 12th WCXB page) and floors below today's
-    scores; run by hand after an accepted quality change."""
+    scores (never below the floors already pinned for the same slice); run by hand after an
+    accepted quality change."""
     aeb_ids = sorted(json.loads((root / "aeb" / "ground-truth.json").read_text()))[::4][:40]
     wcxb_all = sorted(
         p.name.split(".")[0] for p in (root / "wcxb-dev-articles" / "ground-truth").glob("*.json")
@@ -344,7 +345,14 @@ def write_baseline(root: Path, margin: float = 0.01) -> dict[str, Any]:
     baseline: dict[str, Any] = {"aeb_ids": aeb_ids, "wcxb_ids": wcxb_ids}
     scores = gate_scores(root, baseline)
     baseline["measured"] = {k: round(v, 4) for k, v in scores.items()}
-    baseline["floors"] = {k: round(v - margin, 4) for k, v in scores.items()}
+    floors = {k: round(v - margin, 4) for k, v in scores.items()}
+    if BASELINE.exists():
+        # floors only move up: a re-pin after a trade-off must not quietly lower one
+        old = json.loads(BASELINE.read_text(encoding="utf-8"))
+        if old.get("aeb_ids") == aeb_ids and old.get("wcxb_ids") == wcxb_ids:
+            for key, floor in old.get("floors", {}).items():
+                floors[key] = max(floors.get(key, floor), floor)
+    baseline["floors"] = floors
     BASELINE.write_text(json.dumps(baseline, indent=1) + "\n", encoding="utf-8")
     return baseline
 
