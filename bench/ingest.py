@@ -29,7 +29,8 @@ def main() -> None:
     from tidings.settings import Settings
 
     site = Path(tempfile.mkdtemp(prefix="tidings-site-"))
-    base_url, server = serve_site(site)
+    server = serve_site(site)
+    base_url = server.base_url
     summary = build_site(REPO / "demo" / "corpus", site, base_url)
     import json
 
@@ -78,8 +79,7 @@ def main() -> None:
         f"{len(result.failed)} failed; database at {data}"
     )
     engine.close()
-    server.shutdown()
-    server.server_close()
+    server.close()
     shutil.rmtree(site, ignore_errors=True)
 
 

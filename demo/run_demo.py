@@ -8,11 +8,10 @@ Usage: python demo/run_demo.py [--data-dir data/demo] [--port 8000] [--no-serve]
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
+import socket
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,18 +21,53 @@ sys.path.insert(0, str(HERE))
 from build_site import build_site  # noqa: E402
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+class SiteServer:
+    """The demo news web served by `python -m http.server` in its own process, so that the
+    site's threads never compete with the ingest for this process's interpreter lock."""
+
+    def __init__(self, root: Path, port: int = 0):
+        if port == 0:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+        else:
+            with socket.socket() as sock:  # fail here, clearly, if the port is taken
+                sock.bind(("127.0.0.1", port))
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                str(root),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if self._process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.close()
+        raise OSError(f"demo site server did not start on port {port}")
+
+    def close(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
 
 
-def serve_site(root: Path, port: int = 0) -> tuple[str, http.server.ThreadingHTTPServer]:
-    """Serve the demo news web from `root` on loopback; returns its base URL."""
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", port), functools.partial(_Quiet, directory=str(root))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}", server
+def serve_site(root: Path, port: int = 0) -> SiteServer:
+    """Serve the demo news web from `root` on loopback (its base URL is `.base_url`)."""
+    return SiteServer(root, port)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,15 +80,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-serve", action="store_true", help="stop after ingesting")
     args = parser.parse_args(argv)
 
-    from tidings.engine import Engine
-    from tidings.settings import Settings
-
     site_dir = Path(args.site_dir)
     site_dir.mkdir(parents=True, exist_ok=True)
     try:
-        base_url, site_server = serve_site(site_dir, args.site_port)
+        site_server = serve_site(site_dir, args.site_port)
     except OSError:  # port taken: any free port works, the site is built for it
-        base_url, site_server = serve_site(site_dir, 0)
+        site_server = serve_site(site_dir, 0)
+    try:
+        return _run(args, site_dir, site_server.base_url)
+    finally:
+        site_server.close()
+
+
+def _run(args: argparse.Namespace, site_dir: Path, base_url: str) -> int:
+    from tidings.engine import Engine
+    from tidings.settings import Settings
+
     summary = build_site(HERE / "corpus", site_dir, base_url)
     print(
         f"demo news web: {summary['outlets']} outlets, {summary['originals']} articles "
@@ -89,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.no_serve:
         engine.close()
-        site_server.shutdown()
-        site_server.server_close()
         return 0
 
     import uvicorn
@@ -104,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         f"  API docs: http://{args.host}:{args.port}/docs\n"
         f"Press Ctrl+C to stop."
     )
-    uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="warning")
+    try:
+        uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="warning")
+    finally:
+        engine.close()
     return 0
 
 

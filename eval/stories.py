@@ -61,12 +61,12 @@ def run_demo(engine, work: Path) -> tuple[list, list]:
 
     site = work / "site"
     site.mkdir()
-    base_url, server = serve_site(site)
+    server = serve_site(site)
+    base_url = server.base_url
     build_site(REPO / "demo" / "corpus", site, base_url)
     manifest = json.loads((site / "_manifest.json").read_text())
     engine.ingest([feed["url"] for feed in manifest["feeds"]])
-    server.shutdown()
-    server.server_close()
+    server.close()
     event_of = {p["url"]: p["event"] for p in manifest["pages"]}
     pred, gold = [], []
     for row in engine.export():
@@ -78,10 +78,14 @@ def run_demo(engine, work: Path) -> tuple[list, list]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["news-aggregator", "demo"],
-                        default="news-aggregator")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a setting, e.g. story_threshold=0.5")
+    parser.add_argument("--dataset", choices=["news-aggregator", "demo"], default="news-aggregator")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a setting, e.g. story_threshold=0.5",
+    )
     args = parser.parse_args()
 
     from tidings.engine import Engine
@@ -90,15 +94,21 @@ def main() -> None:
     overrides = dict(item.split("=", 1) for item in args.set)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        settings = Settings.load(data_dir=str(work / "db"), fetch_allow_private=True,
-                                 fetch_per_host_interval=0.0, **overrides)
+        settings = Settings.load(
+            data_dir=str(work / "db"),
+            fetch_allow_private=True,
+            fetch_per_host_interval=0.0,
+            **overrides,
+        )
         with Engine(settings) as engine:
             runner = run_news_aggregator if args.dataset == "news-aggregator" else run_demo
             pred, gold = runner(engine, work)
     precision, recall, f1 = bcubed(pred, gold)
-    print(f"{args.dataset}: {len(gold)} articles, {len(set(gold))} true stories, "
-          f"{len(set(pred))} found; threshold {settings.story_threshold}, "
-          f"name weight {settings.story_name_weight}, window {settings.story_window_days} days")
+    print(
+        f"{args.dataset}: {len(gold)} articles, {len(set(gold))} true stories, "
+        f"{len(set(pred))} found; threshold {settings.story_threshold}, "
+        f"name weight {settings.story_name_weight}, window {settings.story_window_days} days"
+    )
     print(f"B-cubed precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
 
 
