@@ -241,11 +241,11 @@ def _read_jsonl(path: Path, *, gz: bool) -> Iterator[LocalItem]:
                 try:
                     yield _article_from_line(raw, stem)
                 except _Unreadable as exc:
-                    yield Failure(where, f"{where}: {exc}")
+                    yield Failure(where, str(exc))
     except (OSError, EOFError, zlib.error) as exc:
         where = f"{path}:{lineno + 1}"
         reason = f"corrupt gzip: {exc}" if gz else _os_reason(exc)
-        yield Failure(where, f"{where}: {reason}")
+        yield Failure(where, reason)
         return
     if not seen_any:
         yield Failure(str(path), "empty file")
