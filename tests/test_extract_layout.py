@@ -232,6 +232,34 @@ def test_date_fallbacks_in_extract() -> None:
     assert extract(timed).published.date().isoformat() == "2025-12-02"
 
 
+def test_markup_publish_date_settled_against_url_and_visible_dates() -> None:
+    from datetime import UTC, date, datetime
+
+    from tidings.extraction.dates import TextDate, settle_published
+
+    def stamp(day: str) -> datetime:
+        return datetime.fromisoformat(day).replace(tzinfo=UTC)
+
+    published = stamp("2025-12-19T02:41:00")
+    # the URL keeps the local day; the UTC stamp crossed midnight
+    url = "https://example.org/2025/12/18/a-post/"
+    assert settle_published(published, None, url, []).date() == date(2025, 12, 18)
+    # ...but a URL date further away is a different story (an archive path, a series)
+    far = "https://example.org/2025/12/10/a-post/"
+    assert settle_published(published, None, far, []) == published
+    # a date labelled "Published" that opens the page is what the page states
+    labelled = [TextDate(200, 0, date(2024, 1, 3)), TextDate(300, 2, date(2025, 9, 15))]
+    assert settle_published(stamp("2025-09-15"), None, None, labelled).date() == date(2024, 1, 3)
+    # published and modified on one day is a save stamp: the earlier byline date wins
+    byline = [TextDate(400, 1, date(2022, 11, 2))]
+    saved = stamp("2025-06-12T10:00:00")
+    assert settle_published(saved, saved, None, byline).date() == date(2022, 11, 2)
+    # not when the markup dates differ, the visible date is a day off, or far down the page
+    assert settle_published(saved, stamp("2025-07-01"), None, byline) == saved
+    assert settle_published(saved, saved, None, [TextDate(400, 1, date(2025, 6, 11))]) == saved
+    assert settle_published(saved, saved, None, [TextDate(9000, 1, date(2022, 11, 2))]) == saved
+
+
 # -- language --------------------------------------------------------------------------------
 
 

@@ -441,12 +441,14 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
                 break
     if not meta.modified:
         meta.modified = parse_date(_first(tags, _META_MODIFIED))
+    from tidings.extraction.dates import pick_text_date, settle_published, text_dates
+
+    visible = text_dates(tree)
     if not meta.published:
         meta.published = _date_from_page(tree, url)
+    meta.published = settle_published(meta.published, meta.modified, url, visible)
     if not meta.published:
-        from tidings.extraction.dates import date_from_text
-
-        meta.published = date_from_text(tree)
+        meta.published = pick_text_date(visible)
     meta.image = meta.image or tags.get("og:image") or tags.get("twitter:image")
     meta.description = tags.get("og:description") or tags.get("description")
     meta.language = _language(tree, tags) or meta.language

@@ -10,6 +10,7 @@ date labelled as the publication date wins over an unlabelled one.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from lxml.etree import _Element
@@ -97,17 +98,22 @@ def _to_date(match: re.Match[str]) -> date | None:
         return None
 
 
-def date_from_text(tree: _Element, today: date | None = None) -> datetime | None:
-    """The publication date written near the top of the page, or None.
+@dataclass(frozen=True)
+class TextDate:
+    """A complete date written in the page's visible text."""
 
-    A date right after a "Published"/"Posted" label wins; then the first date that is not
-    labelled as an update; then an update date. Future dates are ignored.
-    """
+    position: int  # characters from the top of the visible text
+    rank: int  # 0 labelled as published, 1 unlabelled, 2 labelled as updated
+    day: date
+
+
+def text_dates(tree: _Element, today: date | None = None) -> list[TextDate]:
+    """Every complete, non-future date near the top of the page, in reading order."""
     text = _visible_text(tree)
     if not text:
-        return None
+        return []
     today = today or datetime.now(UTC).date()
-    found: dict[int, tuple[int, int, date]] = {}  # position: (rank, position, date)
+    found: dict[int, TextDate] = {}
     # every complete date holds a year: look only around the years (the month-name
     # patterns are slow to try at every position of a long text)
     for year in _YEAR_ONLY.finditer(text):
@@ -121,8 +127,72 @@ def date_from_text(tree: _Element, today: date | None = None) -> datetime | None
                     continue
                 before = text[max(0, position - 40) : position]
                 rank = 0 if _LABEL.search(before) else 2 if _UPDATED.search(before) else 1
-                found[position] = (rank, position, day)
+                found[position] = TextDate(position, rank, day)
+    return [found[position] for position in sorted(found)]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def date_from_text(tree: _Element, today: date | None = None) -> datetime | None:
+    """The publication date written near the top of the page, or None.
+
+    A date right after a "Published"/"Posted" label wins; then the first date that is not
+    labelled as an update; then an update date. Future dates are ignored.
+    """
+    return pick_text_date(text_dates(tree, today))
+
+
+def pick_text_date(found: list[TextDate]) -> datetime | None:
+    """The best publication date among visible dates (see `date_from_text`)."""
     if not found:
         return None
-    _, _, best = min(found.values())
-    return datetime(best.year, best.month, best.day, tzinfo=UTC)
+    best = min(found, key=lambda found_date: (found_date.rank, found_date.position))
+    return _midnight(best.day)
+
+
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]([01]\d)[/-]([0-3]\d)(?:/|$|[-_])")
+# a visible date this far into the text is body or sidebar content, not the byline
+BYLINE_CHARS = 3000
+
+
+def settle_published(
+    published: datetime | None,
+    modified: datetime | None,
+    url: str | None,
+    visible: list[TextDate],
+) -> datetime | None:
+    """Correct a markup publish date with the URL and the dates the reader sees.
+
+    - A URL dated within a day of the markup date holds the local publish day; the markup
+      stamp crossed midnight when converted to another zone.
+    - A date labelled "Published" that is the first date on the page is what the page
+      states; markup often carries a later re-publish stamp.
+    - Markup published and modified on the same day is a CMS save stamp rather than a
+      publish date: an earlier date in the byline area is the original one (more than a
+      day earlier, so a time-zone shift does not count).
+    """
+    if published is None:
+        return None
+    match = _URL_DATE.search(url or "")
+    if match:
+        try:
+            url_day = date(*(int(part) for part in match.groups()))
+        except ValueError:
+            url_day = None
+        if url_day and abs((published.date() - url_day).days) == 1:
+            return _midnight(url_day)
+    if not visible:
+        return published
+    first = visible[0]
+    if first.rank == 0 and first.day != published.date():
+        return _midnight(first.day)
+    if (
+        modified is not None
+        and modified.date() == published.date()
+        and first.position < BYLINE_CHARS
+        and (published.date() - first.day).days > 1
+    ):
+        return _midnight(first.day)
+    return published
