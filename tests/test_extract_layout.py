@@ -413,3 +413,24 @@ def test_pull_quotes_in_figures_are_read_embedded_posts_are_not() -> None:
     text = extract(markup).text
     assert "Content is a conversation, not a broadcast" in text
     assert "Look at this thread" not in text
+
+
+def test_story_inside_a_box_named_as_chrome_is_kept() -> None:
+    from tidings.extraction.layout import unwrap_giant_chrome
+
+    prose = "".join(
+        f"<p>Restaurant number {n} serves a small menu of irresistible dishes to the city.</p>"
+        for n in range(40)
+    )
+    markup = (
+        "<html><body><nav><a href='/'>Home</a></nav><div class='page'>"
+        "<div class='page-lead'><p>The stars are back in town, in a big way.</p></div>"
+        f"<div class='page-footer venues'>{prose}</div></div>"
+        "<div class='site-footer'><p>© Example</p></div></body></html>"
+    )
+    tree = lxml_html.document_fromstring(markup)
+    assert unwrap_giant_chrome(tree)
+    box = tree.find(".//div[@class='venues']")
+    assert box is not None  # the chrome word left, the other name stayed
+    assert tree.find(".//div[@class='site-footer']") is not None  # a real footer is untouched
+    assert "Restaurant number 39" in extract(markup).text

@@ -200,24 +200,49 @@ def _chars(node: _Element) -> int:
 
 
 def unwrap_giant_chrome(tree: _Element) -> int:
-    """Rename <nav>/<header>/<footer>/<aside> elements that wrap most of the page to <div>.
+    """Un-chrome the elements that wrap most of the page's text.
 
-    Some templates open a <nav> (or never close a <header>) around the whole page; the
-    extractor discards chrome elements with everything inside, story included.
+    Some templates open a <nav> (or never close a <header>) around the whole page, or
+    name the box that holds the story "page-footer" or "comments-area"; the extractor
+    discards chrome elements with everything inside, story included. <nav>, <header>,
+    <footer> and <aside> become <div>; chrome words leave the class and id, the other
+    names ("post-content") stay to guide the extractor.
     """
     body = tree.find(".//body")
     if body is None:
         return 0
-    chrome = [node for node in body.iter(*_CHROME_TAGS) if _chars(node) >= CHROME_MIN_CHARS]
-    if not chrome:
-        return 0
     total = _chars(body)
+    if total < CHROME_MIN_CHARS:
+        return 0
     renamed = 0
-    for node in chrome:
-        if _chars(node) > CHROME_MAX_SHARE * total:
+    for node in _majority_chain(body, total):
+        if node.tag in _CHROME_TAGS:
             node.tag = "div"
             renamed += 1
+        for key in ("class", "id"):
+            value = node.get(key)
+            if value and _CHROME_WORD.search(value):
+                kept = [token for token in value.split() if not _CHROME_WORD.search(token)]
+                node.set(key, " ".join(kept))
+                renamed += 1
     return renamed
+
+
+_CHROME_WORD = re.compile(r"footer|menu|banner|sidebar|comment", re.I)
+
+
+def _majority_chain(body: _Element, total: int) -> list[_Element]:
+    """The nested elements that each hold more than half of the page's text."""
+    chain: list[_Element] = []
+    node = body
+    while True:
+        for child in node:
+            if isinstance(child.tag, str) and _chars(child) > CHROME_MAX_SHARE * total:
+                chain.append(child)
+                node = child
+                break
+        else:
+            return chain
 
 
 _SOCIAL_EMBED = re.compile(r"twitter|tweet|instagram|tiktok|facebook|embed|reddit|bluesky", re.I)
