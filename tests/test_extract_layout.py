@@ -434,3 +434,20 @@ def test_story_inside_a_box_named_as_chrome_is_kept() -> None:
     assert box is not None  # the chrome word left, the other name stayed
     assert tree.find(".//div[@class='site-footer']") is not None  # a real footer is untouched
     assert "Restaurant number 39" in extract(markup).text
+
+
+def test_text_wrapped_in_an_embed_or_icon_class_is_kept() -> None:
+    from tidings.extraction.layout import unname_text_furniture
+
+    rows = "".join(f"<tr><td>${n}.00</td><td>${n * 0.15:.2f}</td></tr>" for n in range(10, 40))
+    markup = (
+        "<html><body><article><h1>Tip chart</h1>"
+        + "<p>How much to tip depends on the bill and the service you were given.</p>" * 3
+        + f"<div class='w-embed'><table><tr><th>Bill</th><th>Tip</th></tr>{rows}</table></div>"
+        "<div class='video-embed'><p>Watch the clip below.</p><iframe src='https://v.example/1'>"
+        "</iframe></div></article></body></html>"
+    )
+    tree = lxml_html.document_fromstring(markup)
+    assert unname_text_furniture(tree) == 1
+    assert tree.find(".//div[@class='video-embed']") is not None  # real media stays furniture
+    assert "$39.00" in extract(markup).text

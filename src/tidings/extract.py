@@ -146,6 +146,7 @@ def _main_text(tree: etree._Element, url: str | None, thorough: bool = False) ->
     from tidings.extraction.candidates import candidates
     from tidings.extraction.hidden import reveal_panels
     from tidings.extraction.layout import (
+        unname_text_furniture,
         unwrap_giant_chrome,
         unwrap_layout_tables,
         unwrap_text_figures,
@@ -154,6 +155,7 @@ def _main_text(tree: etree._Element, url: str | None, thorough: bool = False) ->
     reveal_panels(tree)
     unwrap_giant_chrome(tree)
     unwrap_text_figures(tree)
+    unname_text_furniture(tree)
     unwrap_layout_tables(tree)
     found = candidates(tree, url, thorough=thorough)
     return found.best()

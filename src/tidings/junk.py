@@ -173,7 +173,7 @@ _DATE_TOKEN = re.compile(
 )
 _READING_TIME = re.compile(
     r"^(?:(?:reading\s+time|read\s+time|tempo\s+de\s+leitura|lesezeit|temps\s+de\s+lecture)\s*:?\s*)?"
-    r"\d+\s*(?:-\s*\d+\s*)?(?:min(?:ute)?s?|minutos?|minuten)\.?(?:\s+(?:read|reading|de\s+leitura))?$"
+    r"\d+\s*(?:-\s*\d+\s*)?(?:min(?:ute)?s?|minutos?|minuten)\.?(?:\s+(?:read|reading|de\s+leitura)(?:\s+time)?)?$"
     r"|^(?:reading\s+time|tempo\s+de\s+leitura|lesezeit)\s*:.{0,20}$",
     re.IGNORECASE,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml.etree import _Element
 
 _CELL_TAGS = {"td", "th"}
@@ -243,6 +244,45 @@ def _majority_chain(body: _Element, total: int) -> list[_Element]:
                 break
         else:
             return chain
+
+
+# class words that name furniture (an embedded widget, an icon) but also appear on the
+# wrappers of real text: "w-embed" around a data table, "accordion-icon" around a panel
+_FURNITURE_WORD = re.compile(r"embed|icon", re.I)
+_FURNITURE_NAMED = etree.XPath(".//*[contains(@class, 'embed') or contains(@class, 'icon')]")
+_FURNITURE_MEDIA = ("iframe", "video", "audio", "object", "embed", "blockquote", "svg", "img")
+FURNITURE_MIN_CHARS = 200
+
+
+def unname_text_furniture(tree: _Element) -> int:
+    """Drop "embed"/"icon" class words from elements that hold text rather than media.
+
+    The extractor discards such elements as widgets; a wrapper with paragraphs or a table
+    and no embedded media inside is part of the article.
+    """
+    body = tree.find(".//body")
+    if body is None:
+        return 0
+    renamed = 0
+    for node in _FURNITURE_NAMED(body):
+        if node.tag in ("iframe", "svg", "i", "img", "span", "a", "button"):
+            continue
+        if (
+            node.find(".//p") is None
+            and node.find(".//table") is None
+            and node.find(".//li") is None
+        ):
+            continue
+        if any(node.find(f".//{tag}") is not None for tag in _FURNITURE_MEDIA):
+            continue
+        if _chars(node) < FURNITURE_MIN_CHARS:
+            continue
+        kept = [
+            token for token in node.get("class", "").split() if not _FURNITURE_WORD.search(token)
+        ]
+        node.set("class", " ".join(kept))
+        renamed += 1
+    return renamed
 
 
 _SOCIAL_EMBED = re.compile(r"twitter|tweet|instagram|tiktok|facebook|embed|reddit|bluesky", re.I)
