@@ -81,6 +81,22 @@ def test_clean_text_rules() -> None:
     ]
 
 
+def test_clean_text_drops_lone_interface_labels() -> None:
+    body = "\n\n".join(
+        [
+            "AdvertisementAdvertisement",
+            "Search...",
+            "A real paragraph about the council vote, long enough to be prose.",
+            "Sign in",
+            "More…",
+            "Post Comment (+)",
+        ]
+    )
+    assert clean_text(body) == "A real paragraph about the council vote, long enough to be prose."
+    # the same words inside a sentence stay
+    assert clean_text("Search the archive for more.") == "Search the archive for more."
+
+
 def test_clean_text_keeps_prose_that_mentions_junk_words() -> None:
     prose = (
         "Readers who subscribe to the print edition will notice that the newsletter "

@@ -43,9 +43,11 @@ _JUNK_PARAGRAPH = re.compile(
       | (?:you\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)
          |more\s+from\s+\S+(?:\s+\S+)?|recommended(?:\s+for\s+you)?|read\s+(?:more|next|also)
          |see\s+also|also\s+read|trending(?:\s+now)?)\s*:?
-      | advertisement\.?
+      | (?:advertisement\.?\s*)+
+      | (?:subscribe|sign\s+(?:in|up)|log\s*in|register|search|home|more|tags)(?:\.{3}|…)?
       | (?:story\s+)?continues?\s+below(?:\s+advertisement)?\.?
       | leave\s+a\s+(?:comment|reply)\.?
+      | (?:post|add|write)\s+(?:a\s+)?comment\W*
       | \d+\s+comments?\.?
       | thanks?\s+(?:you\s+)?for\s+(?:signing\s+up|subscribing)!?
       | keep\s+an\s+eye\s+on\s+your\s+inbox\b.{0,80}
@@ -193,7 +195,7 @@ _EDGE_HEADINGS = re.compile(
     r"|print(?:\s+article)?|order\s+reprints|reprints|more:|about\s+the\s+author"
     r"|table\s+of\s+content|on\s+this\s+page|in\s+this\s+(?:article|post|guide)|written\s+by"
     r"|(?:view|see)\s+(?:author\s+page|all\s+posts|profile)|(?:estimated\s+)?reading\s+time"
-    r"|you\s+are\s+here|posted\s+(?:in|under)\s+.{1,80}|share(?:\s+(?:this|on))?)\s*:?$",
+    r"|you\s+are\s+here|posted\s+(?:in|under)\s+.{1,80}|share(?:\s+(?:this|on))?|search)\s*:?$",
     re.IGNORECASE,
 )
 

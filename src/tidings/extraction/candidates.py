@@ -34,7 +34,7 @@ ESCALATION_PAGE_SHARE = 0.2
 ESCALATION_ACCEPT_RATIO = 1.5
 ESCALATION_JUSTEXT_RATIO = 2.0
 # below this share of the page's text, the balanced result gets a recall pass to compare with
-RECALL_CHECK_COVERAGE = 0.6
+RECALL_CHECK_COVERAGE = 0.7
 
 
 @dataclass
