@@ -208,6 +208,10 @@ def test_publish_date_from_the_visible_text() -> None:
     )
     assert date_from_text(tree("<p>Last updated: 5 April 2024</p>")).date() == date(2024, 4, 5)
     assert date_from_text(tree("<p>Publié le 12 mars 2024</p>")).date() == date(2024, 3, 12)
+    # numeric dates: dots are day first, slashes month first unless the month would be > 12
+    assert date_from_text(tree("<span>17.05.2021</span>")).date() == date(2021, 5, 17)
+    assert date_from_text(tree("<span>2/24/2026</span>")).date() == date(2026, 2, 24)
+    assert date_from_text(tree("<span>24/2/2026</span>")).date() == date(2026, 2, 24)
     # years alone, impossible days and future dates are not publish dates
     assert date_from_text(tree("<p>© 2024 Example Ltd. Founded 1999.</p>")) is None
     assert date_from_text(tree("<p>February 30, 2024</p>")) is None

@@ -234,6 +234,7 @@ _META_PUBLISHED = (
     "sailthru.date",
     "pubdate",
     "publishdate",
+    "published",
     "publish-date",
     "date",
     "dc.date",

@@ -48,6 +48,9 @@ _PATTERNS = [
     re.compile(rf"\b{_DAY}\s+(?:de\s+|of\s+)?(?P<month>{_MONTH})\.?,?\s+(?:de\s+)?{_YEAR}\b", re.I),
     # 2018-11-21 · 2018/11/21
     re.compile(r"\b(?P<year>(?:19|20)\d\d)[-/.](?P<month>[01]?\d)[-/.](?P<day>[0-3]?\d)\b"),
+    # 17.05.2021 (dots: day first) · 2/24/2026 (slashes: month first unless it cannot be)
+    re.compile(r"\b(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)\.(?P<year>(?:19|20)\d\d)\b"),
+    re.compile(r"\b(?P<month>[0-3]?\d)/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d\d)\b"),
 ]
 _LABEL = re.compile(
     r"\b(?:published|posted|posted\s+on|written|date|dated|released|publi[ée]|publicado|"
@@ -92,8 +95,11 @@ def _visible_text(tree: _Element) -> str:
 def _to_date(match: re.Match[str]) -> date | None:
     month_text = match.group("month")
     month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text.casefold())
+    day = int(match.group("day"))
+    if month and month > 12 and day <= 12:
+        month, day = day, month  # 24/2/2026: a day-first date written with slashes
     try:
-        return date(int(match.group("year")), month or 0, int(match.group("day")))
+        return date(int(match.group("year")), month or 0, day)
     except ValueError:
         return None
 
