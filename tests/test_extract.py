@@ -171,6 +171,14 @@ def test_byline_and_mojibake_repair() -> None:
     assert clean_byline("By Jane Doe, Senior Editor") == "Jane Doe"
     assert clean_byline("Written By") is None
     assert clean_byline("Brett Cruz; Privacy; Digital Security Expert") == "Brett Cruz"
+    # the date or label that follows a name in the same line is not part of it
+    assert clean_byline("Jordana Cepelewicz December") == "Jordana Cepelewicz"
+    assert clean_byline("Cazzy Magennis Last") == "Cazzy Magennis"
+    assert clean_byline("Linda Rosencrance Contributing") == "Linda Rosencrance"
+    assert clean_byline("Tom May") == "Tom May"  # a month that is also a name stays
+    assert clean_byline("Dec") is None
+    assert clean_byline("This post was written by Danielle Padula") == "Danielle Padula"
+    assert clean_byline("Recipe by PJ Hamel") == "PJ Hamel"
     assert fix_mojibake("Investorâ\x80\x99s guide") == "Investor’s guide"
     assert fix_mojibake("Café déjà vu") == "Café déjà vu"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import warnings
@@ -61,6 +62,8 @@ _SPACE = re.compile(r"\s+")
 def _clean(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
+    if "&" in value and ";" in value:
+        value = html.unescape(value)  # "Maria &amp; Katerina": markup escaped twice
     value = fix_mojibake(_SPACE.sub(" ", value).strip())
     return value or None
 
@@ -305,7 +308,7 @@ def _visible_byline(tree: etree._Element) -> str | None:
 
 
 _BYLINE_PREFIX = re.compile(
-    r"^(?:(?:written|posted|published|reviewed|edited|words|story|text)\s+by|by|author|"
+    r"^(?:(?:[\w'’]+\s+){0,4}by|author|"
     r"read\s+more\s+about|about\s+the\s+author)\s*:?\s+",
     re.I,
 )
@@ -314,8 +317,12 @@ _BYLINE_STOP = re.compile(
     r"|\b(?:co-?founder|founder|ceo|cto|editor|writer|expert|reviewer|contributor|reporter|"
     r"correspondent|journalist|columnist|staff|head|senior|lead|chief|manager|director|"
     r"specialist|analyst|strategist|consultant|licensed|certified)\b"
+    r"|\b(?:last|contributing|former)\b"
     r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b\.?\s+\d)",
+    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b\.?\s+\d"
+    # a month closing the byline starts its date; not those that are also names ("Tom May")
+    r"|\b(?:january|february|september|october|november|december|jan|feb|sept?|oct|nov|dec)"
+    r"\b\.?\s*$)",
     re.I,
 )
 
