@@ -260,6 +260,9 @@ def test_markup_publish_date_settled_against_url_and_visible_dates() -> None:
     assert settle_published(saved, saved, None, byline).date() == date(2022, 11, 2)
     # not when the markup dates differ, the visible date is a day off, or far down the page
     assert settle_published(saved, stamp("2025-07-01"), None, byline) == saved
+    # "modified" before "published" is no real history either
+    earlier = stamp("2025-06-10")
+    assert settle_published(saved, earlier, None, byline).date() == date(2022, 11, 2)
     assert settle_published(saved, saved, None, [TextDate(400, 1, date(2025, 6, 11))]) == saved
     assert settle_published(saved, saved, None, [TextDate(9000, 1, date(2022, 11, 2))]) == saved
 

@@ -175,9 +175,10 @@ def settle_published(
       stamp crossed midnight when converted to another zone.
     - A date labelled "Published" that is the first date on the page is what the page
       states; markup often carries a later re-publish stamp.
-    - Markup published and modified on the same day is a CMS save stamp rather than a
-      publish date: an earlier date in the byline area is the original one (more than a
-      day earlier, so a time-zone shift does not count).
+    - Markup published on the day it was modified (or after it, which no real history
+      allows) is a CMS save stamp rather than a publish date: an earlier date in the
+      byline area is the original one (more than a day earlier, so a time-zone shift does
+      not count).
     """
     if published is None:
         return None
@@ -196,7 +197,7 @@ def settle_published(
         return _midnight(first.day)
     if (
         modified is not None
-        and modified.date() == published.date()
+        and modified.date() <= published.date()
         and first.position < BYLINE_CHARS
         and (published.date() - first.day).days > 1
     ):
