@@ -449,14 +449,21 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
                 break
     if not meta.modified:
         meta.modified = parse_date(_first(tags, _META_MODIFIED))
-    from tidings.extraction.dates import pick_text_date, settle_published, text_dates
+    from tidings.extraction.dates import (
+        BYLINE_CHARS,
+        pick_text_date,
+        settle_published,
+        text_dates,
+    )
 
-    visible = text_dates(tree)
     if not meta.published:
         meta.published = _date_from_page(tree, url)
-    meta.published = settle_published(meta.published, meta.modified, url, visible)
-    if not meta.published:
-        meta.published = pick_text_date(visible)
+    if meta.published:
+        # the byline area is enough to check a declared date against
+        top = text_dates(tree, chars=BYLINE_CHARS)
+        meta.published = settle_published(meta.published, meta.modified, url, top)
+    else:
+        meta.published = pick_text_date(text_dates(tree))
     meta.image = meta.image or tags.get("og:image") or tags.get("twitter:image")
     meta.description = tags.get("og:description") or tags.get("description")
     meta.language = _language(tree, tags) or meta.language

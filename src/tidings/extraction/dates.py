@@ -70,7 +70,7 @@ SEARCH_CHARS = 12_000
 _SKIP = {"script", "style", "noscript", "template", "svg", "option", "select"}
 
 
-def _visible_text(tree: _Element) -> str:
+def _visible_text(tree: _Element, chars: int = SEARCH_CHARS) -> str:
     body = tree.find(".//body")
     if body is None:
         return ""
@@ -87,7 +87,7 @@ def _visible_text(tree: _Element) -> str:
             if piece and piece.strip():
                 parts.append(" ".join(piece.split()))
                 size += len(parts[-1]) + 1
-        if size > SEARCH_CHARS:
+        if size > chars:
             break
     return "\n".join(parts)
 
@@ -113,9 +113,11 @@ class TextDate:
     day: date
 
 
-def text_dates(tree: _Element, today: date | None = None) -> list[TextDate]:
-    """Every complete, non-future date near the top of the page, in reading order."""
-    text = _visible_text(tree)
+def text_dates(
+    tree: _Element, today: date | None = None, chars: int = SEARCH_CHARS
+) -> list[TextDate]:
+    """Every complete, non-future date in the first `chars` of visible text, in reading order."""
+    text = _visible_text(tree, chars)
     if not text:
         return []
     today = today or datetime.now(UTC).date()
