@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import gzip
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -15,6 +14,7 @@ from urllib.parse import urlparse
 from lxml import etree
 from lxml import html as lxml_html
 
+from tidings.extraction.compressed import DEFAULT_MAX_BYTES, GZIP_MAGIC, GzipError, gunzip_capped
 from tidings.junk import clean_edges, clean_text
 from tidings.metadata import PageMeta, read_metadata
 from tidings.models import Article
@@ -53,13 +53,20 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
-def decode_html(data: bytes, content_type: str | None = None) -> str:
-    """Decode page bytes: BOM, then UTF-8, then the declared charset, then a lenient fallback."""
-    if data[:2] == b"\x1f\x8b":
+def decode_html(
+    data: bytes, content_type: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> str:
+    """Decode page bytes: BOM, then UTF-8, then the declared charset, then a lenient fallback.
+
+    Bytes still gzipped (a page served without Content-Encoding, a saved .html file) are
+    inflated first, to at most `max_bytes` (the fetcher's cap): past it, or when the gzip
+    data is corrupt or truncated, ExtractError says so.
+    """
+    if data[:2] == GZIP_MAGIC:
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ExtractError(f"broken gzip data ({len(data)} bytes)") from exc
+            data = gunzip_capped(data, max_bytes)
+        except GzipError as exc:
+            raise ExtractError(str(exc)) from exc
     for bom, name in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),

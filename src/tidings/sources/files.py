@@ -16,18 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from tidings.extraction.compressed import DEFAULT_MAX_BYTES, GZIP_MAGIC, GzipError, gunzip_capped
 from tidings.models import Article, Page
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 GZ_HTML_SUFFIXES = (".html.gz", ".htm.gz", ".xhtml.gz")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 GZ_JSONL_SUFFIXES = (".jsonl.gz", ".ndjson.gz")
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _BINARY_MAGIC = (
     b"\x89PNG",
     b"%PDF",
@@ -138,8 +136,11 @@ def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
         return
     try:
         data = _read_capped(path, max_bytes)
-        if data.startswith(_GZIP_MAGIC):  # also catches .html files saved still compressed
-            data = _gunzip_capped(data, max_bytes)
+        if data.startswith(GZIP_MAGIC):  # also catches .html files saved still compressed
+            try:
+                data = gunzip_capped(data, max_bytes)
+            except GzipError as exc:
+                raise _Unreadable(str(exc)) from None
         elif kind == "html.gz":
             raise _Unreadable("not gzip data")
         _check_html(data)
@@ -169,34 +170,13 @@ def _read_capped(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def _gunzip_capped(data: bytes, max_bytes: int) -> bytes:
-    """Inflate gzip data (all members), stopping as soon as the output passes max_bytes."""
-    out = bytearray()
-    pending = data
-    while True:
-        inflater = zlib.decompressobj(31)
-        try:
-            while pending and not inflater.eof:
-                out += inflater.decompress(pending, max_bytes + 1 - len(out))
-                if len(out) > max_bytes:
-                    raise _Unreadable(f"too large: over {max_bytes} bytes decompressed")
-                pending = inflater.unconsumed_tail
-        except zlib.error as exc:
-            raise _Unreadable(f"corrupt gzip: {exc}") from None
-        if not inflater.eof:
-            raise _Unreadable("corrupt gzip: truncated")
-        pending = inflater.unused_data
-        if not pending.strip(b"\0"):  # zero padding after the last member is common
-            return bytes(out)
-
-
 def _check_html(data: bytes) -> None:
     if not data.strip():
         raise _Unreadable("empty file")
     head = data[:8192]
     if head.startswith(_TEXT_BOMS):
         return  # UTF-16/32 text; NUL bytes are expected there
-    if head.startswith(_BINARY_MAGIC) or head.startswith(_GZIP_MAGIC) or b"\x00" in head:
+    if head.startswith(_BINARY_MAGIC) or head.startswith(GZIP_MAGIC) or b"\x00" in head:
         raise _Unreadable("not HTML: binary content")
     controls = sum(head.count(bytes([b])) for b in _CONTROL_BYTES)
     if controls > len(head) // 20:
