@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from itertools import islice
 from urllib.parse import urlparse
@@ -442,7 +443,12 @@ _ARTICLE_LD = {"newsarticle", "article", "blogposting", "reportagenewsarticle"}
 # -- public API ------------------------------------------------------------------------------
 
 
-def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) -> Article:
+def _extract_one(
+    content: str | bytes,
+    url: str | None,
+    thorough: bool = False,
+    date_hint: datetime | None = None,
+) -> Article:
     if content is None:
         raise ExtractError("no content")
     if isinstance(content, bytes):
@@ -460,7 +466,7 @@ def _extract_one(content: str | bytes, url: str | None, thorough: bool = False) 
     if tree is None:
         article.kind = "empty"
         return article
-    meta = read_metadata(tree, url)
+    meta = read_metadata(tree, url, date_hint)
     links = _headline_links(tree)
     try:
         raw = _main_text(tree, url, thorough)
@@ -524,24 +530,38 @@ def _drop_link_runs(body: str, links: PageLinks) -> str:
 
 
 def extract_many(
-    pages: Iterable[tuple[str | bytes, str | None]], *, thorough: bool = False
+    pages: Iterable[tuple[str | bytes, str | None]],
+    *,
+    thorough: bool = False,
+    date_hints: Iterable[datetime | None] | None = None,
 ) -> list[Article]:
     """Extract a batch of (html, url) pairs into Articles, in order.
 
     Pages that are not articles come back with `kind` set ("empty", "index", "paywall",
     "error"); input that is not a web page at all raises ExtractError naming the page.
     `thorough` also runs precision and recall passes and picks the best text (about half
-    the speed).
+    the speed). `date_hints` gives, page by page, a date known from elsewhere (the feed
+    entry's) or None: with the URL's date it settles numeric dates that read two ways
+    (02/11/2026), outvotes a page date that contradicts both, and stands in for a page
+    with no date.
     """
+    hints = iter(date_hints) if date_hints is not None else None
     articles = []
     for index, (content, url) in enumerate(pages):
+        date_hint = next(hints, None) if hints is not None else None
         try:
-            articles.append(_extract_one(content, url, thorough))
+            articles.append(_extract_one(content, url, thorough, date_hint))
         except ExtractError as exc:
             raise ExtractError(f"{exc} (page {index}: {url or 'no url'})", url, index) from exc
     return articles
 
 
-def extract(html: str | bytes, url: str | None = None, *, thorough: bool = False) -> Article:
-    """Extract one page; see `extract_many`."""
-    return extract_many([(html, url)], thorough=thorough)[0]
+def extract(
+    html: str | bytes,
+    url: str | None = None,
+    *,
+    thorough: bool = False,
+    date_hint: datetime | None = None,
+) -> Article:
+    """Extract one page; see `extract_many` (`date_hint` is the page's feed date, if any)."""
+    return extract_many([(html, url)], thorough=thorough, date_hints=[date_hint])[0]

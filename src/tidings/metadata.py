@@ -13,6 +13,20 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from tidings.extraction.dates import (
+    BYLINE_CHARS,
+    NO_CLUES,
+    DateClues,
+    locale_day_first,
+    overruled_by_url_and_feed,
+    pick_text_date,
+    read_numeric,
+    reread,
+    settle_published,
+    text_dates,
+    url_day,
+)
+
 ARTICLE_TYPES = {
     "article",
     "newsarticle",
@@ -71,10 +85,16 @@ def _clean(value: Any) -> str | None:
 # -- dates -----------------------------------------------------------------------------------
 
 _ISO_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}")
+# 02/11/2026, 02.11.2026 10:00, 2-11-2026: day or month first, see DateClues
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2((?:19|20)\d\d)\b")
 
 
-def parse_date(value: Any) -> datetime | None:
-    """Parse a date string into a timezone-aware datetime (UTC when the string has no zone)."""
+def parse_date(value: Any, clues: DateClues = NO_CLUES) -> datetime | None:
+    """Parse a date string into a timezone-aware datetime (UTC when the string has no zone).
+
+    A numeric date that reads both ways (02/11/2026) is read in the order `clues` settle
+    (see `DateClues`): by default dots are day first, slashes and dashes month first.
+    """
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
@@ -103,7 +123,7 @@ def parse_date(value: Any) -> datetime | None:
             with warnings.catch_warnings():
                 # unknown zone names ("EST") parse as naive: treated as UTC below
                 warnings.simplefilter("ignore")
-                parsed = date_parser.parse(text, fuzzy=False)
+                parsed = date_parser.parse(text, fuzzy=False, dayfirst=_day_first(text, clues))
         except (ValueError, OverflowError, TypeError):
             return None
     if parsed.year < 1990 or parsed.year > 2100:
@@ -111,6 +131,15 @@ def parse_date(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def _day_first(text: str, clues: DateClues) -> bool:
+    match = _NUMERIC_DATE.match(text)
+    if not match:
+        return False
+    first, separator, second, year = match.groups()
+    read = read_numeric(int(first), int(second), int(year), separator, clues)
+    return read is not None and read.day == int(first)
 
 
 # -- JSON-LD ---------------------------------------------------------------------------------
@@ -181,8 +210,7 @@ def _image_url(value: Any) -> str | None:
     return _clean(value)
 
 
-def _read_ld(tree: etree._Element, meta: PageMeta) -> None:
-    objects = _ld_objects(tree)
+def _read_ld(objects: list[dict[str, Any]], meta: PageMeta, clues: DateClues) -> None:
     articles = [o for o in objects if _types(o) & ARTICLE_TYPES]
     for obj in objects:
         meta.ld_types |= _types(obj)
@@ -196,8 +224,10 @@ def _read_ld(tree: etree._Element, meta: PageMeta) -> None:
     names = _names(art.get("author")) or _names(art.get("creator"))
     if names:
         meta.author = ", ".join(names)
-    meta.published = parse_date(art.get("datePublished")) or parse_date(art.get("dateCreated"))
-    meta.modified = parse_date(art.get("dateModified"))
+    meta.published = parse_date(art.get("datePublished"), clues) or parse_date(
+        art.get("dateCreated"), clues
+    )
+    meta.modified = parse_date(art.get("dateModified"), clues)
     meta.image = _image_url(art.get("image")) or _image_url(art.get("thumbnailUrl"))
     lang = art.get("inLanguage")
     if isinstance(lang, str):
@@ -425,11 +455,24 @@ def fix_mojibake(text: str) -> str:
 # -- public ----------------------------------------------------------------------------------
 
 
-def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
-    """Collect metadata from JSON-LD first, then meta tags, then visible markup."""
+def read_metadata(
+    tree: etree._Element, url: str | None = None, date_hint: datetime | None = None
+) -> PageMeta:
+    """Collect metadata from JSON-LD first, then meta tags, then visible markup.
+
+    `date_hint` is the page's date from elsewhere (its feed entry): with the URL's date it
+    settles numeric dates that read two ways, outvotes a page date that contradicts both,
+    and stands in when the page has no date.
+    """
+    if date_hint is not None and date_hint.tzinfo is None:
+        date_hint = date_hint.replace(tzinfo=UTC)  # as parse_date reads a date with no zone
     meta = PageMeta()
-    _read_ld(tree, meta)
+    objects = _ld_objects(tree)
     tags = _meta_tags(tree)
+    hint_day = date_hint.date() if date_hint else None
+    known = tuple(day for day in (url_day(url), hint_day) if day)
+    clues = DateClues(known=known, locale_day_first=_locale_day_first(tree, tags, objects))
+    _read_ld(objects, meta, clues)
     meta.og_type = tags.get("og:type")
     meta.site_name = meta.site_name or tags.get("og:site_name") or tags.get("application-name")
     meta.title = _choose_title(tree, tags, meta)
@@ -438,32 +481,31 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMeta:
     if not meta.author:
         meta.author = _visible_byline(tree)
     if not meta.published:
-        meta.published = parse_date(_first(tags, _META_PUBLISHED))
+        meta.published = parse_date(_first(tags, _META_PUBLISHED), clues)
     if not meta.published:
         stamps = [el.get("datetime") or "" for el in tree.iter("time")]
         # an ISO stamp first: "02-12-2025" could be either of two days
         for value in sorted(stamps, key=lambda v: not _ISO_LIKE.match(v.strip())):
-            stamp = parse_date(value)
+            stamp = parse_date(value, clues)
             if stamp:
                 meta.published = stamp
                 break
     if not meta.modified:
-        meta.modified = parse_date(_first(tags, _META_MODIFIED))
-    from tidings.extraction.dates import (
-        BYLINE_CHARS,
-        pick_text_date,
-        settle_published,
-        text_dates,
-    )
-
-    if not meta.published:
+        meta.modified = parse_date(_first(tags, _META_MODIFIED), clues)
+    declared = tuple(stamp.date() for stamp in (meta.published, meta.modified) if stamp)
+    clues = DateClues(known, declared, locale_day_first=clues.locale_day_first)
+    from_htmldate = not meta.published
+    if from_htmldate:
         meta.published = _date_from_page(tree, url)
     if meta.published:
         # the byline area is enough to check a declared date against
-        top = text_dates(tree, chars=BYLINE_CHARS)
+        top = text_dates(tree, chars=BYLINE_CHARS, clues=clues)
+        if from_htmldate:
+            meta.published = reread(meta.published, top)
         meta.published = settle_published(meta.published, meta.modified, url, top)
     else:
-        meta.published = pick_text_date(text_dates(tree))
+        meta.published = pick_text_date(text_dates(tree, clues=clues))
+    meta.published = overruled_by_url_and_feed(meta.published, url, date_hint)
     meta.image = meta.image or tags.get("og:image") or tags.get("twitter:image")
     meta.description = tags.get("og:description") or tags.get("description")
     meta.language = _language(tree, tags) or meta.language
@@ -503,6 +545,30 @@ def _date_from_page(tree: etree._Element, url: str | None) -> datetime | None:
     except Exception:  # htmldate is a heuristic helper; its failure is "no date"
         return None
     return parse_date(found) if found else None
+
+
+def _locale_day_first(
+    tree: etree._Element, tags: dict[str, str], objects: list[dict[str, Any]]
+) -> bool | None:
+    """Whether the page's declared locale writes numeric dates day first (None: no clue).
+
+    The first declaration that tells wins, so a bare lang="en" defers to og:locale "en_GB".
+    """
+    root = tree.getroottree().getroot()
+    declared = [
+        root.get("lang"),
+        root.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        tags.get("content-language"),
+        tags.get("og:locale"),
+        tags.get("language"),
+        *(obj.get("inLanguage") for obj in objects if _types(obj) & ARTICLE_TYPES),
+    ]
+    for locale in declared:
+        if isinstance(locale, str):
+            order = locale_day_first(locale)
+            if order is not None:
+                return order
+    return None
 
 
 def _language(tree: etree._Element, tags: dict[str, str]) -> str | None:

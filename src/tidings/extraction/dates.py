@@ -5,12 +5,15 @@ extensive search does the same job through dateparser, which costs seconds to im
 milliseconds per page; a handful of regular expressions over the top of the page recovers
 most of those dates in microseconds. Only complete dates (day, month and year) count, and a
 date labelled as the publication date wins over an unlabelled one.
+
+A numeric date such as 02/11/2026 reads two ways (2 November, February 11): `DateClues`
+holds what settles it (the URL and feed dates, the page's declared dates and locale).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from lxml.etree import _Element
@@ -48,10 +51,12 @@ _PATTERNS = [
     re.compile(rf"\b{_DAY}\s+(?:de\s+|of\s+)?(?P<month>{_MONTH})\.?,?\s+(?:de\s+)?{_YEAR}\b", re.I),
     # 2018-11-21 · 2018/11/21
     re.compile(r"\b(?P<year>(?:19|20)\d\d)[-/.](?P<month>[01]?\d)[-/.](?P<day>[0-3]?\d)\b"),
-    # 17.05.2021 (dots: day first) · 2/24/2026 (slashes: month first unless it cannot be)
-    re.compile(r"\b(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)\.(?P<year>(?:19|20)\d\d)\b"),
-    re.compile(r"\b(?P<month>[0-3]?\d)/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d\d)\b"),
+    # 17.05.2021 · 2/24/2026 · 02/11/2026: the order is settled by `read_numeric`
+    re.compile(
+        r"\b(?P<first>[0-3]?\d)(?P<sep>[./])(?P<second>[0-3]?\d)(?P=sep)(?P<year>(?:19|20)\d\d)\b"
+    ),
 ]
+_SLASHED = re.compile(r"\b([0-3]?\d)/([0-3]?\d)/(?:19|20)\d\d\b")
 _LABEL = re.compile(
     r"\b(?:published|posted|posted\s+on|written|date|dated|released|publi[ée]|publicado|"
     r"pubblicato|veröffentlicht|gepubliceerd|erschienen)\b[^\w\n]{0,3}(?:on\s+)?$",
@@ -92,16 +97,122 @@ def _visible_text(tree: _Element, chars: int = SEARCH_CHARS) -> str:
     return "\n".join(parts)
 
 
-def _to_date(match: re.Match[str]) -> date | None:
-    month_text = match.group("month")
-    month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text.casefold())
-    day = int(match.group("day"))
-    if month and month > 12 and day <= 12:
-        month, day = day, month  # 24/2/2026: a day-first date written with slashes
+# a day apart is the same date seen from another time zone
+AGREE_DAYS = 1
+# regions that write numeric dates month first; other regions and languages write day first
+_MONTH_FIRST_REGIONS = {"us", "ph", "fm", "mh", "pw", "as", "gu", "mp", "pr", "um", "vi"}
+_MIXED_REGIONS = {("en", "ca")}  # both orders are common
+# languages that write year first (2026/11/02): a day-month-year date shows no habit
+_YEAR_FIRST_LANGUAGES = {"zh", "ja", "ko", "hu", "lt", "mn", "fa", "eu"}
+
+
+def locale_day_first(locale: str | None) -> bool | None:
+    """Whether pages in `locale` write numeric dates day first.
+
+    en-GB, en-IN, de, fr-FR → True; en-US → False; a bare "en", a year-first language or
+    an unreadable value → None (no clue).
+    """
+    parts = re.split(r"[-_]", (locale or "").strip().lower())
+    language = parts[0]
+    region = parts[1] if len(parts) > 1 and re.fullmatch(r"[a-z]{2}|\d{3}", parts[1]) else None
+    if not re.fullmatch(r"[a-z]{2,3}", language) or language in _YEAR_FIRST_LANGUAGES:
+        return None
+    if region in _MONTH_FIRST_REGIONS:
+        return False
+    if (language, region) in _MIXED_REGIONS or (language == "en" and region is None):
+        return None
+    return True
+
+
+def _agreeing(day: date, known: tuple[date, ...]) -> int:
+    return sum(1 for other in known if abs((day - other).days) <= AGREE_DAYS)
+
+
+@dataclass(frozen=True)
+class DateClues:
+    """What settles a numeric date that reads two ways (02/11/2026: 2 Nov or Feb 11).
+
+    In turn: the reading that agrees with the dates `known` from outside the page (its
+    URL, its feed); then with the dates the page `declared` in markup; then the order
+    the page's other numeric dates show (24/10/2026 can only be day first); then the
+    page's locale; then the separator's habit (dots day first, slashes month first).
+    """
+
+    known: tuple[date, ...] = ()
+    declared: tuple[date, ...] = ()
+    page_day_first: bool | None = None
+    locale_day_first: bool | None = None
+
+    def prefers_day_first(self, day_first: date, month_first: date, separator: str) -> bool | None:
+        """True or False as the clues settle it, None when none does (then: month first)."""
+        for dates in (self.known, self.declared):
+            votes = _agreeing(day_first, dates) - _agreeing(month_first, dates)
+            if votes:
+                return votes > 0
+        if separator == ".":
+            return True  # 17.05.2021: dotted dates are day first wherever they are written
+        for order in (self.page_day_first, self.locale_day_first):
+            if order is not None:
+                return order
+        return None
+
+
+NO_CLUES = DateClues()
+
+
+def _valid(year: int, month: int, day: int) -> date | None:
     try:
-        return date(int(match.group("year")), month or 0, day)
+        return date(year, month, day)
     except ValueError:
         return None
+
+
+def read_numeric(
+    first: int, second: int, year: int, separator: str, clues: DateClues = NO_CLUES
+) -> date | None:
+    """The date written `first`/`second`/`year`; a component over 12 settles the order."""
+    return _readings(first, second, year, separator, clues)[0]
+
+
+def _readings(
+    first: int, second: int, year: int, separator: str, clues: DateClues
+) -> tuple[date | None, date | None]:
+    """The reading taken, and the other one when a clue ruled it out."""
+    day_first = _valid(year, second, first)
+    month_first = _valid(year, first, second)
+    if day_first is None or month_first is None or day_first == month_first:
+        return day_first or month_first, None
+    order = clues.prefers_day_first(day_first, month_first, separator)
+    if order is None:
+        return month_first, None  # 2/11/2026 with nothing to go by: the old US default
+    return (day_first, month_first) if order else (month_first, day_first)
+
+
+def _page_day_first(text: str) -> bool | None:
+    """The order the page's slashed dates show: day first when one can only be day first."""
+    orders = set()
+    for match in _SLASHED.finditer(text):
+        first, second = int(match.group(1)), int(match.group(2))
+        if first > 12 >= second:
+            orders.add(True)
+        elif second > 12 >= first:
+            orders.add(False)
+    return orders.pop() if len(orders) == 1 else None
+
+
+def _to_dates(match: re.Match[str], clues: DateClues) -> tuple[date | None, date | None]:
+    """The date a match stands for, and its other reading when it reads two ways."""
+    if "first" in match.re.groupindex:
+        return _readings(
+            int(match.group("first")),
+            int(match.group("second")),
+            int(match.group("year")),
+            match.group("sep"),
+            clues,
+        )
+    month_text = match.group("month")
+    month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text.casefold())
+    return _valid(int(match.group("year")), month or 0, int(match.group("day"))), None
 
 
 @dataclass(frozen=True)
@@ -111,16 +222,25 @@ class TextDate:
     position: int  # characters from the top of the visible text
     rank: int  # 0 labelled as published, 1 unlabelled, 2 labelled as updated
     day: date
+    other: date | None = None  # of a numeric date that reads two ways, the reading ruled out
 
 
 def text_dates(
-    tree: _Element, today: date | None = None, chars: int = SEARCH_CHARS
+    tree: _Element,
+    today: date | None = None,
+    chars: int = SEARCH_CHARS,
+    clues: DateClues = NO_CLUES,
 ) -> list[TextDate]:
-    """Every complete, non-future date in the first `chars` of visible text, in reading order."""
+    """Every complete, non-future date in the first `chars` of visible text, in reading order.
+
+    Numeric dates that read two ways are settled by `clues` (see `DateClues`).
+    """
     text = _visible_text(tree, chars)
     if not text:
         return []
     today = today or datetime.now(UTC).date()
+    if clues.page_day_first is None and "/" in text:
+        clues = replace(clues, page_day_first=_page_day_first(text))
     found: dict[int, TextDate] = {}
     # every complete date holds a year: look only around the years (the month-name
     # patterns are slow to try at every position of a long text)
@@ -130,12 +250,12 @@ def text_dates(
         for pattern in _PATTERNS:
             for match in pattern.finditer(window):
                 position = offset + match.start()
-                day = _to_date(match)
+                day, other = _to_dates(match, clues)
                 if position in found or day is None or day > today:
                     continue
                 before = text[max(0, position - 40) : position]
                 rank = 0 if _LABEL.search(before) else 2 if _UPDATED.search(before) else 1
-                found[position] = TextDate(position, rank, day)
+                found[position] = TextDate(position, rank, day, other)
     return [found[position] for position in sorted(found)]
 
 
@@ -143,13 +263,15 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def date_from_text(tree: _Element, today: date | None = None) -> datetime | None:
+def date_from_text(
+    tree: _Element, today: date | None = None, clues: DateClues = NO_CLUES
+) -> datetime | None:
     """The publication date written near the top of the page, or None.
 
     A date right after a "Published"/"Posted" label wins; then the first date that is not
     labelled as an update; then an update date. Future dates are ignored.
     """
-    return pick_text_date(text_dates(tree, today))
+    return pick_text_date(text_dates(tree, today, clues=clues))
 
 
 def pick_text_date(found: list[TextDate]) -> datetime | None:
@@ -160,9 +282,30 @@ def pick_text_date(found: list[TextDate]) -> datetime | None:
     return _midnight(best.day)
 
 
-_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]([01]\d)[/-]([0-3]\d)(?:/|$|[-_])")
+_URL_DATE = re.compile(rf"/((?:19|20)\d\d)[/-]([01]\d|{_MONTH})[/-]([0-3]\d)(?:/|$|[-_])", re.I)
+
+
+def url_day(url: str | None) -> date | None:
+    """The day a URL path spells out (/2026/11/02/, /2026-11-02-slug, /2023/october/03/)."""
+    match = _URL_DATE.search(url or "")
+    if not match:
+        return None
+    year, month, day = match.groups()
+    number = int(month) if month.isdigit() else _MONTHS[month.casefold()]
+    return _valid(int(year), number, int(day))
+
+
 # a visible date this far into the text is body or sidebar content, not the byline
 BYLINE_CHARS = 3000
+
+
+def reread(found: datetime, visible: list[TextDate]) -> datetime:
+    """A date found by a reader that takes every numeric date day first (htmldate), read
+    again: when it is the reading a clue ruled out for a date on the page, the clue wins."""
+    for seen in visible:
+        if seen.other == found.date():
+            return _midnight(seen.day)
+    return found
 
 
 def settle_published(
@@ -184,14 +327,9 @@ def settle_published(
     """
     if published is None:
         return None
-    match = _URL_DATE.search(url or "")
-    if match:
-        try:
-            url_day = date(*(int(part) for part in match.groups()))
-        except ValueError:
-            url_day = None
-        if url_day and abs((published.date() - url_day).days) == 1:
-            return _midnight(url_day)
+    in_url = url_day(url)
+    if in_url and abs((published.date() - in_url).days) == 1:
+        return _midnight(in_url)
     if not visible:
         return published
     first = visible[0]
@@ -205,3 +343,24 @@ def settle_published(
     ):
         return _midnight(first.day)
     return published
+
+
+def overruled_by_url_and_feed(
+    published: datetime | None, url: str | None, feed: datetime | None
+) -> datetime | None:
+    """The feed's date when it and the URL agree on a day that `published` contradicts.
+
+    One of them alone against the page's date settles nothing (an archive path, a feed
+    that stamps its own time), but the two together outvote it. With no page date at all
+    the feed's date stands in.
+    """
+    if feed is None:
+        return published
+    if published is None:
+        return feed
+    in_url = url_day(url)
+    if in_url is None or _agreeing(feed.date(), (in_url,)) == 0:
+        return published
+    if _agreeing(published.date(), (in_url, feed.date())):
+        return published
+    return feed
