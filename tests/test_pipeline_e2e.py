@@ -115,5 +115,12 @@ def test_reingest_is_idempotent_and_edge_pages_are_reported(demo):
     before = engine.stats()["articles"]
     edge = engine.ingest([page["url"] for page in manifest["edge"]])
     assert edge.new == 0
-    assert len(edge.failed) == len(manifest["edge"])
+    # every edge page is reported once, by kind: readable non-articles are skipped, the
+    # binary page failed
+    reported = {item: "skipped" for item, _ in edge.skipped}
+    reported.update({item: "failed" for item, _ in edge.failed})
+    assert len(edge.skipped) + len(edge.failed) == len(reported) == len(manifest["edge"])
+    assert {p["url"] for p in manifest["edge"] if p["expect"] == "binary"} == {
+        item for item, _ in edge.failed
+    }
     assert engine.stats()["articles"] == before

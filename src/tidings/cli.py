@@ -20,10 +20,11 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 def _engine(ctx: click.Context, **overrides: Any):
     from .embed import EmbedderError
     from .engine import Engine
+    from .store import StoreError
 
     try:
         return Engine(_settings(ctx, **overrides))
-    except (EmbedderError, NotImplementedError, ValueError) as exc:
+    except (EmbedderError, StoreError, NotImplementedError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -104,13 +105,12 @@ def ingest(
         return
     click.echo(
         f"ingested: {result.new} new, {result.duplicate} duplicate, "
-        f"{result.unchanged} unchanged, {result.skipped} not articles, "
-        f"{len(result.failed) - result.skipped} failed"
+        f"{result.unchanged} unchanged, {len(result.skipped)} not articles, "
+        f"{len(result.failed)} failed"
     )
-    for item, reason in result.failed:
-        click.echo(
-            f"  {'skipped' if reason.startswith('not an article') else 'failed'}: {item}: {reason}"
-        )
+    for kind, problems in (("skipped", result.skipped), ("failed", result.failed)):
+        for item, reason in problems:
+            click.echo(f"  {kind}: {item}: {reason}")
     click.echo(
         f"database: {stats['originals']} articles ({stats['duplicates']} copies folded), "
         f"{stats['stories']} stories"
@@ -124,34 +124,14 @@ def ingest(
 @click.pass_context
 def extract(ctx: click.Context, source: str, as_json: bool, allow_private: bool | None) -> None:
     """Extract one article from an HTML file or URL (nothing is stored)."""
-    from .extract import ExtractError
-    from .extract import extract as run_extract
+    from .pipeline import Unreadable
+    from .sources.http import FetchError
 
-    settings = _settings(ctx, fetch_allow_private=allow_private)
-    try:
-        if source.startswith(("http://", "https://")):
-            from .engine import make_fetcher
-            from .sources.http import FetchError
-
-            try:
-                page = make_fetcher(settings).fetch(source).page
-            except FetchError as exc:
-                raise click.ClickException(f"{source}: {exc}") from exc
-            article = run_extract(page.content, page.final_url or source)
-        else:
-            from .models import Page
-            from .sources.files import Failure, iter_local
-
-            items = list(iter_local([source]))
-            if not items or isinstance(items[0], Failure):
-                reason = items[0].reason if items else "nothing to read"
-                raise click.ClickException(f"{source}: {reason}")
-            page = items[0]
-            if not isinstance(page, Page):
-                raise click.ClickException(f"{source}: not an HTML file")
-            article = run_extract(page.content, page.url)
-    except ExtractError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _engine(ctx, fetch_allow_private=allow_private) as engine:
+        try:
+            article = engine.extract(source)
+        except (FetchError, Unreadable, ValueError) as exc:
+            raise click.ClickException(f"{source}: {exc}") from exc
     if as_json:
         _print_json(article.to_dict())
     else:
@@ -177,7 +157,7 @@ def _print_hits(hits, as_json: bool) -> None:
 @main.command()
 @click.argument("query")
 @click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid")
-@click.option("--limit", type=int, default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def search(ctx: click.Context, query: str, mode: str, limit: int | None, as_json: bool) -> None:
@@ -187,8 +167,8 @@ def search(ctx: click.Context, query: str, mode: str, limit: int | None, as_json
 
 
 @main.command()
-@click.argument("article_id", type=int)
-@click.option("--limit", type=int, default=None)
+@click.argument("article_id", type=click.IntRange(1, 2**63 - 1))
+@click.option("--limit", type=click.IntRange(1, 1000), default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def related(ctx: click.Context, article_id: int, limit: int | None, as_json: bool) -> None:
@@ -202,8 +182,11 @@ def related(ctx: click.Context, article_id: int, limit: int | None, as_json: boo
 
 
 @main.command()
-@click.option("--limit", type=int, default=50)
-@click.option("--min-size", type=int, default=1, help="Only stories with this many articles.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50)
+@click.option(
+    "--min-size", type=click.IntRange(1, 2**63 - 1), default=1,
+    help="Only stories with this many articles.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def stories(ctx: click.Context, limit: int, min_size: int, as_json: bool) -> None:
@@ -268,7 +251,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the JSON API (OpenAPI docs at /docs) and the reader pages."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
+
+from .models import Article
 
 # Query parameters that only track the reader and never select content.
 TRACKING_PARAMS = frozenset(
@@ -77,20 +81,24 @@ def words(text: str) -> list[str]:
 
 def content_hash(title: str, text: str) -> str:
     """Hash of the normalised body (the title when there is no body): case, spacing, punctuation
-    and markup differences do not change it."""
+    and markup differences do not change it. A shared hash is a candidate, not a verdict:
+    `exact_copy` decides (short texts need their headline and date to agree too)."""
     tokens = words(text) or words(title)
     return hashlib.sha1(" ".join(tokens).encode()).hexdigest()
 
 
-def shingles(text: str, size: int = 3) -> set[int]:
+def shingle_sequence(text: str, size: int = 3) -> list[int]:
+    """Hashes of the word 3-shingles of a text, in text order."""
     tokens = words(text)
-    if len(tokens) < size:
-        return set()
-    out = set()
+    out = []
     for i in range(len(tokens) - size + 1):
         digest = hashlib.blake2b(" ".join(tokens[i : i + size]).encode(), digest_size=4).digest()
-        out.add(struct.unpack("<I", digest)[0])
+        out.append(struct.unpack("<I", digest)[0])
     return out
+
+
+def shingles(text: str, size: int = 3) -> set[int]:
+    return set(shingle_sequence(text, size))
 
 
 def minhash(shingle_set: set[int]) -> np.ndarray:
@@ -120,16 +128,195 @@ def resemblance(a: set[int], b: set[int]) -> float:
 
 
 MIN_WORDS_FOR_NEAR_DUP = 30
+PARTS = 3  # overlap is checked in each third of the shorter text
 
 
 class NearDuplicateKey:
-    """Shingles, signature and buckets of one text, computed once."""
+    """Shingles (in order and as a set), signature and buckets of one text, computed once."""
 
-    __slots__ = ("shingles", "buckets")
+    __slots__ = ("sequence", "shingles", "buckets")
 
     def __init__(self, text: str):
-        self.shingles = shingles(text)
+        self.sequence = shingle_sequence(text)
+        self.shingles = set(self.sequence)
         if len(self.shingles) >= MIN_WORDS_FOR_NEAR_DUP:
             self.buckets = lsh_buckets(minhash(self.shingles))
         else:
             self.buckets = []
+
+
+def overlap(a: NearDuplicateKey, b: NearDuplicateKey) -> float:
+    """How much of the shorter text the longer one contains, taken in the shorter text's
+    weakest third. Whole-text containment lets a copy drop a paragraph or gain a line; the
+    per-third minimum stops two texts that share only a long block (a press release's
+    boilerplate, a newsletter footer) from scoring as one: their own parts do not match."""
+    if not a.shingles or not b.shingles:
+        return 0.0
+    short, long_ = (a, b) if len(a.shingles) <= len(b.shingles) else (b, a)
+    sequence = short.sequence
+    whole = len(short.shingles & long_.shingles) / len(short.shingles)
+    if len(sequence) < PARTS * 10:
+        return whole
+    step = len(sequence) / PARTS
+    parts = []
+    for k in range(PARTS):
+        part = set(sequence[int(k * step) : int((k + 1) * step)])
+        parts.append(len(part & long_.shingles) / len(part))
+    return min(whole, *parts)
+
+
+# -- deciding whether an article is a copy -------------------------------------------------
+
+SHORT_TEXT_WORDS = 50  # below this, a body alone does not identify an article
+SHORT_TEXT_WINDOW = timedelta(days=2)  # … its headline and date must agree as well
+CONFIRM_OVERLAP = 0.5  # a shared canonical URL is believed when the texts overlap this much
+# pages often give a date without a time (read as midnight), so only a clear lead counts
+PROMOTE_MARGIN = timedelta(days=1)
+
+
+def _title_key(title: str) -> str:
+    return " ".join(words(title))
+
+
+def exact_copy(a: Article, b: Article) -> bool:
+    """Two articles with the same content hash are one article when the body is long enough
+    to be unique; a short or empty body (a live page's one line, a title-only item such as
+    "Morning briefing") also needs the same headline and dates within two days."""
+    if (a.content_hash or "") != (b.content_hash or ""):
+        return False
+    if len(words(a.text)) >= SHORT_TEXT_WORDS:
+        return True
+    if _title_key(a.title) != _title_key(b.title) or not a.published or not b.published:
+        return False
+    return abs(a.published - b.published) <= SHORT_TEXT_WINDOW
+
+
+@dataclass
+class Decision:
+    """What dedupe decided about one article of a batch."""
+
+    url_key: str
+    near: NearDuplicateKey | None = None
+    original: int | None = None  # id of the stored original, if a copy
+    original_pending: int | None = None  # index of its original earlier in this batch
+    replaces: int | None = None  # a stored original that turns out to be a copy of this one
+    reason: str = ""
+
+    @property
+    def is_copy(self) -> bool:
+        return self.original is not None or self.original_pending is not None
+
+    @property
+    def is_original(self) -> bool:
+        return not self.is_copy
+
+
+class Deduper:
+    """Decides, over the Store contract, whether each article of a batch is a copy of one
+    already stored or of one earlier in the batch: same text (`exact_copy`), near-identical
+    text (MinHash LSH candidates verified by `overlap`), or a shared canonical URL confirmed
+    by the texts. A copy always points at the root original, never at another copy."""
+
+    def __init__(self, store, near_threshold: float = 0.8):
+        self.store = store
+        self.near_threshold = near_threshold
+
+    def classify_batch(self, articles: list[Article], tx=None) -> list[Decision]:
+        decisions: list[Decision] = []
+        keys: dict[int, NearDuplicateKey] = {}
+        for article in articles:
+            decisions.append(self._classify(article, articles, decisions, keys, tx))
+        return decisions
+
+    def _key(self, article: Article, keys: dict[int, NearDuplicateKey]) -> NearDuplicateKey:
+        key = keys.get(id(article))
+        if key is None:
+            key = keys[id(article)] = NearDuplicateKey(article.text)
+        return key
+
+    def _same(self, a: Article, b: Article, keys, confirm_only: bool) -> str | None:
+        """Why `a` and `b` are one article, or None. `confirm_only`: they already share a URL
+        key, so a lower text overlap suffices."""
+        if exact_copy(a, b):
+            return "same text"
+        ka, kb = self._key(a, keys), self._key(b, keys)
+        score = overlap(ka, kb)
+        if confirm_only:
+            if score >= CONFIRM_OVERLAP:
+                return "same canonical url"
+            if not ka.buckets and not kb.buckets and _title_key(a.title) == _title_key(b.title):
+                return "same canonical url"  # two short pages: the headline must agree
+            return None
+        if ka.buckets and kb.buckets and score >= self.near_threshold:
+            return "near-identical text"
+        return None
+
+    def _classify(self, article, batch, decisions, keys, tx) -> Decision:
+        canonical = article.canonical_url
+        if canonical and urlsplit(canonical).path.strip("/") == "":
+            canonical = None  # a canonical link to a home page is a site template bug
+        url_key = canonical_url(canonical or article.url)
+        own_key = canonical_url(article.url)
+        d = Decision(url_key=url_key, near=self._key(article, keys))
+        # earlier in this batch
+        for i, other in enumerate(decisions):
+            confirm = other.url_key in (url_key, own_key)
+            reason = self._same(article, batch[i], keys, confirm_only=confirm)
+            if reason is None and confirm:
+                reason = self._same(article, batch[i], keys, confirm_only=False)
+            if reason is not None and (other.is_original or other.original is not None
+                                       or other.original_pending is not None):
+                d.reason = reason
+                if other.original is not None:
+                    d.original = other.original
+                elif other.original_pending is not None:
+                    d.original_pending = other.original_pending
+                else:
+                    d.original_pending = i
+                return d
+        # stored: URL key, then content hash, then near-duplicate candidates
+        by_key = self.store.originals_by_url_key(url_key, tx)
+        if own_key != url_key:
+            by_key += self.store.originals_by_url_key(own_key, tx)
+        checked = set()
+        for candidates, confirm in (
+            (by_key, True),
+            (self.store.originals_by_hash(article.content_hash or "", tx), False),
+            (self.store.bucket_candidates(d.near.buckets, tx) if d.near.buckets else [], False),
+        ):
+            todo = [c for c in dict.fromkeys(candidates) if c not in checked]
+            checked.update(todo)
+            stored = self.store.articles(todo, tx)
+            for cid in todo:
+                other = stored.get(cid)
+                if other is None:
+                    continue
+                reason = self._same(article, other, keys, confirm_only=confirm)
+                if reason is None and confirm:
+                    reason = self._same(article, other, keys, confirm_only=False)
+                if reason is not None:
+                    return self._found_stored(d, article, other, reason, tx)
+        return d
+
+    def _found_stored(self, d: Decision, new: Article, stored: Article, reason: str, tx):
+        """`new` and a stored original are one article. Usually `new` is the copy; but when the
+        stored one names `new` as its canonical page, or `new` was published clearly earlier
+        (the copy arrived first), `new` becomes the original and the stored one its copy."""
+        d.reason = reason
+        new_key = canonical_url(new.url)
+        names_new = bool(
+            stored.canonical_url
+            and canonical_url(stored.canonical_url) == new_key
+            and canonical_url(stored.url) != new_key
+        )
+        names_stored = bool(
+            new.canonical_url and canonical_url(new.canonical_url) == canonical_url(stored.url)
+        )
+        earlier = bool(
+            stored.published and new.published and new.published < stored.published - PROMOTE_MARGIN
+        )
+        if names_new or (earlier and not names_stored):
+            d.replaces = stored.id
+            return d
+        d.original = self.store.root_of(stored.id, tx)
+        return d

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass
@@ -116,21 +116,29 @@ class Hit:
         }
 
 
+class Problem(NamedTuple):
+    """One input that was not stored, and why."""
+
+    item: str
+    reason: str
+
+
 @dataclass
 class IngestResult:
-    """Summary of one ingest run."""
+    """Summary of one ingest run. `skipped` are readable inputs that are not articles (an
+    index page, a paywall stub); `failed` are inputs that could not be read or stored."""
 
     new: int = 0
     duplicate: int = 0  # stored, folded into an earlier article
     unchanged: int = 0  # already in the database (idempotent re-run)
-    skipped: int = 0  # not an article (index page, paywall stub …)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+    skipped: list[Problem] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "new": self.new,
             "duplicate": self.duplicate,
             "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "failed": [{"item": item, "reason": reason} for item, reason in self.failed],
+            "skipped": [p._asdict() for p in self.skipped],
+            "failed": [p._asdict() for p in self.failed],
         }

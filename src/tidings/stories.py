@@ -1,20 +1,29 @@
-"""Online story clustering: each new article joins the most similar recent story or starts one."""
+"""Online story clustering: each new article joins the most similar recent story or starts one.
+
+Works over the Store contract only. The clustering state of the stories active around the
+articles being placed is kept in memory and caught up with the database at the start of each
+write transaction (only stories changed after the generation it reflects are re-read), so
+two processes writing one database never overwrite each other's story sizes or centroids.
+"""
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from .store.sqlite import blob_to_vector, from_iso
+from .store import Store, StoryState, Transaction
 
 DAY = 86400.0
 NAMES_KEPT = 64  # per story: the most frequent names of its members
 NAME_BASELINE = 0.3  # name overlap that neither helps nor hurts
+# above this many active stories, score only the stories of the article's nearest neighbours
+# (plus the stories this process touched lately) instead of every active story
+EXACT_LIMIT = 4096
+NEIGHBOURS = 64
 _NAME = re.compile(r"\b[A-Z][\w'’-]{2,}")
 _COMMON_CAPITALS = frozenset(
     """The This That These Those There They Their Then When What Where Which While Who Why How
@@ -24,14 +33,16 @@ _COMMON_CAPITALS = frozenset(
     June July August September October November December Mr Mrs Ms Dr Updated Read More""".split()
 )
 
+# (vector, tx) -> ids of stories holding the vector's nearest articles
+Candidates = Callable[[np.ndarray, Transaction], set[int]]
+
 
 def salient_names(title: str, text: str, chars: int = 1500) -> Counter[str]:
     """Capitalised words of the headline and the opening (places, people, organisations —
     roughly): cheap evidence of *which* event an article is about, where the embedding
     mostly says what *kind* of event it is (two evacuations, two rescues)."""
     return Counter(
-        word for word in _NAME.findall(f"{title}\n{text[:chars]}")
-        if word not in _COMMON_CAPITALS
+        word for word in _NAME.findall(f"{title}\n{text[:chars]}") if word not in _COMMON_CAPITALS
     )
 
 
@@ -42,61 +53,125 @@ class StoryClusterer:
     mention. An article's score for a story is the cosine similarity to the centroid plus
     `name_weight` × (share of the article's names the story already mentions − 0.3); it
     joins the best story active within `window_days` of its date if the score clears
-    `threshold`, else it starts a story. The state lives in the database (stories.centroid,
-    stories.names); this class keeps it in memory for speed.
+    `threshold`, else it starts a story.
     """
 
-    def __init__(self, store, threshold: float, window_days: float, name_weight: float = 0.3):
+    def __init__(
+        self,
+        store: Store,
+        threshold: float,
+        window_days: float,
+        name_weight: float = 0.3,
+        candidates: Candidates | None = None,
+    ):
         self.store = store
         self.threshold = threshold
         self.window = window_days * DAY
         self.name_weight = name_weight
-        self._loaded = False
+        self.candidates = candidates
+        self.invalidate()
+
+    # -- in-memory state ---------------------------------------------------------------
 
     def invalidate(self) -> None:
-        """Forget the in-memory copy (after a rolled-back write or another process's write)."""
-        self._loaded = False
+        """Forget the in-memory state (after a rolled-back write)."""
+        self.generation = -1
+        self.loaded_from = float("inf")  # every story with last_seen >= this is in memory
+        self.ids: list[int] = []
+        self.pos: dict[int, int] = {}
+        self.labels: list[str] = []
+        self.names: list[Counter[str]] = []
+        self.first = np.zeros(0, dtype=np.float64)
+        self.last = np.zeros(0, dtype=np.float64)
+        self.label_time = np.zeros(0, dtype=np.float64)
+        self.sizes = np.zeros(0, dtype=np.int64)
+        self.norms = np.zeros(0, dtype=np.float32)
+        self._sums: np.ndarray | None = None
+        self.touched: set[int] = set()
 
-    def _load(self) -> None:
-        rows = self.store.story_rows()
-        self.ids: list[int] = [row["id"] for row in rows]
-        self.labels: list[str] = [row["label"] for row in rows]
-        self.names: list[Counter[str]] = [Counter(json.loads(row["names"] or "{}")) for row in rows]
-        self.first = np.array([_ts(row["first_seen"]) for row in rows], dtype=np.float64)
-        self.last = np.array([_ts(row["last_seen"]) for row in rows], dtype=np.float64)
-        self.sizes = np.array([row["size"] for row in rows], dtype=np.int64)
-        self.label_time = self.first.copy()
-        # centroid sums in a matrix with spare rows, so adding a story is amortised O(1)
-        vectors = [blob_to_vector(row["centroid"]) for row in rows]
-        self._sums = np.vstack(vectors).astype(np.float32) if vectors else None
-        self._loaded = True
-
-    @property
-    def sums(self) -> np.ndarray | None:
-        return None if self._sums is None else self._sums[: len(self.ids)]
-
-    def _append_sum(self, vector: np.ndarray) -> None:
+    def _grow(self, dim: int) -> None:
         n = len(self.ids)
         if self._sums is None:
-            self._sums = np.zeros((16, len(vector)), dtype=np.float32)
+            self._sums = np.zeros((max(16, n), dim), dtype=np.float32)
         elif n > len(self._sums):
-            grown = np.zeros((2 * len(self._sums), self._sums.shape[1]), dtype=np.float32)
+            grown = np.zeros((max(2 * len(self._sums), n), dim), dtype=np.float32)
             grown[: len(self._sums)] = self._sums
             self._sums = grown
-        self._sums[n - 1] = vector
+        extra = n - len(self.first)
+        if extra > 0:
+            pad = np.zeros(extra)
+            self.first = np.concatenate([self.first, pad])
+            self.last = np.concatenate([self.last, pad])
+            self.label_time = np.concatenate([self.label_time, pad])
+            self.sizes = np.concatenate([self.sizes, np.zeros(extra, dtype=np.int64)])
+            self.norms = np.concatenate([self.norms, np.zeros(extra, dtype=np.float32)])
 
-    def _best(self, vector: np.ndarray, t: float, names: Counter[str]) -> tuple[int, float]:
-        sums = self.sums
-        if sums is None or not len(self.ids):
+    def _put(self, state: StoryState) -> None:
+        """Insert or replace one story's state."""
+        if state.centroid is None:
+            return
+        i = self.pos.get(state.id)
+        if i is None:
+            i = len(self.ids)
+            self.pos[state.id] = i
+            self.ids.append(state.id)
+            self.labels.append(state.label)
+            self.names.append(Counter(state.names))
+            self._grow(len(state.centroid))
+        else:
+            self.labels[i] = state.label
+            self.names[i] = Counter(state.names)
+        self._sums[i] = state.centroid
+        self.norms[i] = max(float(np.linalg.norm(state.centroid)), 1e-9)
+        self.first[i] = _ts(state.first_seen)
+        self.last[i] = _ts(state.last_seen)
+        self.label_time[i] = _ts(state.label_time or state.first_seen)
+        self.sizes[i] = state.size
+
+    def prepare(self, tx: Transaction, times: list[float]) -> None:
+        """Make the in-memory state current for placing articles dated `times`, inside the
+        write transaction `tx`: catch up with stories other writers changed, and load the
+        stories active around these dates if they are not in memory yet."""
+        if self.generation >= 0 and self.generation != tx.previous:
+            for state in self.store.story_states(tx, since=self.generation):
+                self._put(state)
+        self.generation = tx.previous
+        if times:
+            wanted = min(times) - self.window
+            if wanted < self.loaded_from:
+                before = None if self.loaded_from == float("inf") else _dt(self.loaded_from)
+                for state in self.store.story_states(tx, active_from=_dt(wanted)):
+                    if before is None or _ts(state.last_seen) < self.loaded_from:
+                        self._put(state)
+                self.loaded_from = wanted
+
+    def committed(self, tx: Transaction) -> None:
+        """The transaction that placed articles committed: memory reflects its generation."""
+        self.generation = tx.generation
+
+    # -- placing -----------------------------------------------------------------------
+
+    def _best(
+        self, vector: np.ndarray, t: float, names: Counter[str], tx: Transaction
+    ) -> tuple[int, float]:
+        n = len(self.ids)
+        if not n:
             return -1, -1.0
-        active = np.nonzero((self.last >= t - self.window) & (self.first <= t + self.window))[0]
+        lo, hi = t - self.window, t + self.window
+        active = np.nonzero((self.last[:n] >= lo) & (self.first[:n] <= hi))[0]
+        if len(active) > EXACT_LIMIT and self.candidates is not None:
+            near = self.candidates(vector, tx) | self.touched
+            rows = np.array(sorted(self.pos[s] for s in near if s in self.pos), dtype=np.int64)
+            keep = (self.last[rows] >= lo) & (self.first[rows] <= hi)
+            active = rows[keep] if len(rows) else rows
         if not len(active):
             return -1, -1.0
-        scores = (sums[active] @ vector) / np.maximum(np.linalg.norm(sums[active], axis=1), 1e-9)
+        scores = (self._sums[active] @ vector) / self.norms[active]
         if names and self.name_weight:
             # names can lift a story by at most weight × (1 − baseline): only score those
-            reachable = np.nonzero(scores + self.name_weight * (1 - NAME_BASELINE)
-                                   >= self.threshold)[0]
+            reachable = np.nonzero(
+                scores + self.name_weight * (1 - NAME_BASELINE) >= self.threshold
+            )[0]
             keys = list(names)
             for j in reachable:
                 story_names = self.names[active[j]]
@@ -106,15 +181,14 @@ class StoryClusterer:
         return int(active[pick]), float(scores[pick])
 
     def assign(
-        self, db: sqlite3.Connection, vector: np.ndarray, when: datetime, title: str,
-        text: str = "",
+        self, tx: Transaction, vector: np.ndarray, when: datetime, title: str, text: str = ""
     ) -> int:
-        """Place one article; writes the story row through `db` (the open transaction)."""
-        if not self._loaded:
-            self._load()
+        """Place one article; writes the story row through the open transaction `tx`."""
         t = when.timestamp()
+        if t - self.window < self.loaded_from:
+            self.prepare(tx, [t])
         names = salient_names(title, text)
-        best, score = self._best(vector, t, names)
+        best, score = self._best(vector, t, names, tx)
         if best >= 0 and score >= self.threshold:
             self._sums[best] += vector
             self.sizes[best] += 1
@@ -126,35 +200,41 @@ class StoryClusterer:
                 self.labels[best] = title
                 self.label_time[best] = t
         else:
-            story_id = self.store.create_story(db, title, when)
-            self.ids.append(story_id)
-            self.labels.append(title)
-            self.names.append(Counter(names))
-            self.first = np.append(self.first, t)
-            self.last = np.append(self.last, t)
-            self.label_time = np.append(self.label_time, t)
-            self.sizes = np.append(self.sizes, 1)
-            self._append_sum(vector)
-            best = len(self.ids) - 1
+            story_id = self.store.create_story(tx, title, when)
+            self._put(
+                StoryState(story_id, title, when, when, 1, np.asarray(vector, np.float32),
+                           dict(names), when)
+            )
+            best = self.pos[story_id]
+        self.norms[best] = max(float(np.linalg.norm(self._sums[best])), 1e-9)
         kept = dict(self.names[best].most_common(NAMES_KEPT))
         self.names[best] = Counter(kept)
+        story_id = self.ids[best]
+        self.touched.add(story_id)
+        if len(self.touched) > 4 * NEIGHBOURS:
+            self.touched = {story_id}
         self.store.save_story(
-            db,
-            self.ids[best],
-            self.labels[best],
-            _dt(self.first[best]),
-            _dt(self.last[best]),
-            int(self.sizes[best]),
-            self._sums[best],
-            json.dumps(kept, ensure_ascii=False),
+            tx,
+            StoryState(
+                id=story_id,
+                label=self.labels[best],
+                first_seen=_dt(self.first[best]),
+                last_seen=_dt(self.last[best]),
+                size=int(self.sizes[best]),
+                centroid=self._sums[best],
+                names=kept,
+                label_time=_dt(self.label_time[best]),
+            ),
         )
-        return self.ids[best]
+        return story_id
 
 
-def _ts(value: str | None) -> float:
-    parsed = from_iso(value)
-    return parsed.timestamp() if parsed else 0.0
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if value else 0.0
 
 
 def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
+    try:
+        return datetime.fromtimestamp(ts, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=max(ts, 0))

@@ -1,47 +1,99 @@
-"""Vector index: usearch HNSW in a file beside the database, rebuilt or repaired from it."""
+"""Vector index: usearch HNSW in a file beside the database, kept level with it.
+
+The file is a cache of the database's embeddings. Beside it, `<file>.json` records the
+database generation the file reflects and the vector *epoch* (bumped by `reembed`). Catching
+up reads only what changed after that generation (new vectors, removed ones); a file from
+another epoch, or one whose count disagrees with the database, is rebuilt or reconciled.
+Saves are atomic (unique temp file, fsync, rename) and serialised across processes by a lock
+file; a process never overwrites a file that reflects a newer generation than its own.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import logging
 import os
+import tempfile
+import threading
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from .._failpoints import failpoint
+
 log = logging.getLogger(__name__)
+
+EPOCH_KEY = "vectors_epoch"
 
 
 class UsearchIndex:
-    """Cosine HNSW over article ids. The file is a cache of the database's embeddings table:
-    `sync()` adds what the database has and the file lacks (a crash between the database
-    commit and the index save) and drops what the database no longer has."""
+    """Cosine HNSW over article ids."""
 
     def __init__(self, path: str | Path, dim: int, dtype: str = "f32"):
-        from usearch.index import Index
-
         self.path = Path(path)
+        self.state_path = self.path.with_name(self.path.name + ".json")
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.dim = dim
         self.dtype = dtype
+        self.generation = -1  # database generation the in-memory index reflects; -1 unknown
+        self.epoch: str | None = None
+        self.dirty = False
+        self._mutex = threading.RLock()
         self._index = None
-        if self.path.exists():
-            try:
-                index = Index.restore(str(self.path), view=False)
-            except Exception as exc:  # a torn or foreign file: rebuild from the database
-                log.warning("vector index %s unreadable (%s); it will be rebuilt", self.path, exc)
-                index = None
-            if index is not None and index.ndim == dim:
-                self._index = index
-            elif index is not None:
-                log.warning(
-                    "vector index %s has dimension %d, want %d; rebuilding",
-                    self.path,
-                    index.ndim,
-                    dim,
-                )
+        with self._file_lock(fcntl.LOCK_SH):
+            state = self._read_state()
+            if self.path.exists():
+                self._index = self._restore()
+            if self._index is not None and state is not None and self._matches(state):
+                self.generation = int(state.get("generation", -1))
+                self.epoch = state.get("epoch")
         if self._index is None:
             self._index = self._new()
-        self.dirty = False
+
+    # -- files -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _file_lock(self, mode: int):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a+b") as handle:
+            fcntl.flock(handle, mode)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _read_state(self) -> dict | None:
+        try:
+            state = json.loads(self.state_path.read_text())
+            return state if isinstance(state, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def _matches(self, state: dict) -> bool:
+        """Whether the state file describes the index file beside it (not an older or newer
+        file put there by a crash between the two renames, or by hand)."""
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return False
+        return state.get("count") == len(self._index) and state.get("bytes") == size
+
+    def _restore(self):
+        from usearch.index import Index
+
+        try:
+            index = Index.restore(str(self.path), view=False)
+        except Exception as exc:  # a torn or foreign file: rebuild from the database
+            log.warning("vector index %s unreadable (%s); it will be rebuilt", self.path, exc)
+            return None
+        if index is None or index.ndim != self.dim:
+            log.warning("vector index %s has another dimension; rebuilding", self.path)
+            return None
+        return index
 
     def _new(self):
         from usearch.index import Index
@@ -55,6 +107,39 @@ class UsearchIndex:
             expansion_search=64,
         )
 
+    def save(self, force: bool = False) -> bool:
+        """Write atomically; returns False when nothing was written (not dirty, or the file
+        on disk already reflects a newer generation than this process's index, unless
+        `force`: a rebuild replaces whatever is there)."""
+        with self._mutex:
+            if not self.dirty:
+                return False
+            with self._file_lock(fcntl.LOCK_EX):
+                on_disk = self._read_state()
+                newer = on_disk is not None and on_disk.get("generation", -1) > self.generation
+                if newer and self.path.exists() and not force:
+                    return False
+                fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
+                                           dir=self.path.parent)
+                os.close(fd)
+                try:
+                    self._index.save(tmp)
+                    _fsync(tmp)
+                    failpoint("index-save")
+                    size = os.stat(tmp).st_size
+                    os.replace(tmp, self.path)
+                    state = {"generation": self.generation, "epoch": self.epoch,
+                             "count": len(self._index), "bytes": size, "dim": self.dim}
+                    _write_atomically(self.state_path, json.dumps(state).encode())
+                    _fsync_dir(self.path.parent)
+                finally:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+            self.dirty = False
+            return True
+
+    # -- operations --------------------------------------------------------------------
+
     def __len__(self) -> int:
         return len(self._index)
 
@@ -62,65 +147,122 @@ class UsearchIndex:
         if len(ids) == 0:
             return
         ids = np.asarray(ids, dtype=np.uint64)
-        present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
-        if present.any():
-            self._index.remove(ids[present])
-        self._index.add(ids, np.asarray(vectors, dtype=np.float32))
-        self.dirty = True
+        with self._mutex:
+            present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
+            if present.any():
+                self._index.remove(ids[present])
+            self._index.add(ids, np.asarray(vectors, dtype=np.float32))
+            self.dirty = True
 
     def remove(self, ids: Iterable[int]) -> None:
         ids = np.asarray(list(ids), dtype=np.uint64)
-        if len(ids):
-            self._index.remove(ids)
-            self.dirty = True
+        if not len(ids):
+            return
+        with self._mutex:
+            present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
+            if present.any():
+                self._index.remove(ids[present])
+                self.dirty = True
 
     def search(self, vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
-        if len(self._index) == 0 or limit <= 0:
-            return []
-        matches = self._index.search(np.asarray(vector, dtype=np.float32), min(limit, len(self)))
+        with self._mutex:
+            if len(self._index) == 0 or limit <= 0:
+                return []
+            matches = self._index.search(
+                np.asarray(vector, dtype=np.float32), min(limit, len(self._index))
+            )
         return [
             (int(key), 1.0 - float(dist))
             for key, dist in zip(matches.keys, matches.distances, strict=True)
         ]
 
     def keys(self) -> np.ndarray:
-        return np.fromiter((int(k) for k in self._index.keys), dtype=np.uint64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return np.asarray(self._index.keys, dtype=np.uint64)
 
-    def save(self) -> None:
-        """Write atomically: a crash mid-save leaves the previous file, never a torn one."""
-        if not self.dirty:
-            return
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        self._index.save(str(tmp))
-        os.replace(tmp, self.path)
-        self.dirty = False
+    # -- keeping level with the database -----------------------------------------------
 
-    def sync(self, store) -> dict[str, int]:
-        """Bring the index level with the store; return how many vectors were added/removed."""
-        wanted = store.original_embedding_ids()
-        have = self.keys()
+    def sync(self, store, tx=None) -> dict[str, int]:
+        """Catch up with the database (as seen by `tx`, or its latest commit): read only the
+        vectors written and removed after the generation this index reflects."""
+        with self._mutex:
+            generation = store.generation(tx) if tx is None else tx.previous
+            epoch = store.get_meta(EPOCH_KEY, tx)
+            if epoch == self.epoch and generation == self.generation:
+                return {"added": 0, "removed": 0}
+            if epoch != self.epoch or self.generation < 0:
+                return self._reconcile(store, tx, generation, epoch)
+            removed = store.removed_vectors(self.generation, tx)
+            self.remove(removed.tolist())
+            added = 0
+            for ids, vectors in store.iter_vectors(tx, since=self.generation):
+                self.add(ids, vectors)
+                added += len(ids)
+            self.generation = generation
+            if len(self._index) != store.vector_count(tx):
+                return self._reconcile(store, tx, generation, epoch)
+            if added or len(removed):
+                self.dirty = True
+            return {"added": added, "removed": int(len(removed))}
+
+    def _reconcile(self, store, tx, generation: int, epoch: str | None) -> dict[str, int]:
+        """Compare id sets (and rebuild when the epoch changed: every vector is different)."""
+        if epoch != self.epoch and self.epoch is not None:
+            log.info("vector index %s is from another embedding epoch; rebuilding", self.path)
+            self._index = self._new()
+        wanted = store.vector_ids(tx)
+        have = np.sort(self.keys())
         extra = np.setdiff1d(have, wanted, assume_unique=True)
-        missing = set(np.setdiff1d(wanted, have, assume_unique=True).tolist())
-        if len(extra):
-            self.remove(extra.tolist())
+        missing = np.setdiff1d(wanted, have, assume_unique=True)
+        self.remove(extra.tolist())
         added = 0
-        if missing:
-            for ids, vectors in store.iter_original_embeddings():
-                mask = np.array([int(i) in missing for i in ids], dtype=bool)
-                if mask.any():
-                    self.add(ids[mask], vectors[mask])
-                    added += int(mask.sum())
+        for ids, vectors in store.iter_vectors(tx, ids=missing.tolist()):
+            self.add(ids, vectors)
+            added += len(ids)
         if added or len(extra):
             log.info("vector index repaired: %d added, %d removed", added, len(extra))
-            self.save()
+        self.generation = generation
+        self.epoch = epoch
+        self.dirty = True
         return {"added": added, "removed": int(len(extra))}
 
     def rebuild(self, store) -> int:
-        self._index = self._new()
-        count = 0
-        for ids, vectors in store.iter_original_embeddings():
-            self._index.add(ids, vectors)
-            count += len(ids)
-        self.dirty = True
-        self.save()
-        return count
+        with self._mutex:
+            index = self._new()
+            generation = store.generation()
+            epoch = store.get_meta(EPOCH_KEY)
+            count = 0
+            for ids, vectors in store.iter_vectors():
+                index.add(ids, vectors)
+                count += len(ids)
+            self._index, self.generation, self.epoch = index, generation, epoch
+            self.dirty = True
+            self.save(force=True)
+            return count
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _fsync(path)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

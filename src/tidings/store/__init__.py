@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .base import Store, StoreError, StoryState, Transaction
 from .sqlite import SQLiteStore
 
-__all__ = ["SQLiteStore", "open_store"]
+__all__ = ["SQLiteStore", "Store", "StoreError", "StoryState", "Transaction", "open_store"]
 
 
-def open_store(database_url: str, data_dir: Path) -> SQLiteStore:
+def open_store(database_url: str, data_dir: Path) -> Store:
     """The store named by settings: empty or sqlite:///path → SQLite; postgresql:// → not yet."""
     if not database_url:
         return SQLiteStore(data_dir / "tidings.db")

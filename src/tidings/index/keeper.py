@@ -1,0 +1,93 @@
+"""Keeps the derived vector index level with the database, for one Engine."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .vectors import UsearchIndex
+
+SAVE_INTERVAL = 30.0  # seconds between index file writes during ingest
+
+
+class VectorKeeper:
+    """Owns the usearch index of one database: opens it when the first vector exists, catches
+    it up with other processes' writes (by generation), applies this process's own writes
+    after they commit, and saves it now and then (the database holds every vector, so a
+    file a little behind after a crash is caught up on the next open)."""
+
+    def __init__(self, store, path: Path, dtype: str):
+        self.store = store
+        self.path = path
+        self.dtype = dtype
+        self._index: UsearchIndex | None = None
+        self._lock = threading.RLock()
+        self._saved = time.monotonic()
+
+    @property
+    def index(self) -> UsearchIndex | None:
+        """The vector index, or None before the first embedding was stored."""
+        with self._lock:
+            if self._index is None:
+                dim = self.store.get_meta("dim")
+                if dim is None:
+                    return None
+                self._index = UsearchIndex(self.path, int(dim), self.dtype)
+            return self._index
+
+    def sync(self, tx=None) -> None:
+        """Catch up with the database (inside `tx`, with the state before it)."""
+        with self._lock:
+            index = self.index
+            if index is not None:
+                index.sync(self.store, tx)
+
+    def committed(self, tx, added: list[tuple[int, np.ndarray]], removed: list[int]) -> None:
+        """This process's transaction committed: apply its own vector changes."""
+        with self._lock:
+            index = self.index
+            if index is None:
+                return
+            if index.generation != tx.previous:  # not level before it: catch up fully
+                index.sync(self.store)
+                return
+            index.remove(removed)
+            if added:
+                index.add(
+                    np.array([i for i, _ in added], dtype=np.uint64),
+                    np.vstack([v for _, v in added]),
+                )
+            index.generation = tx.generation
+            index.dirty = True
+
+    def save_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._saved >= SAVE_INTERVAL:
+            self.save()
+
+    def save(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.save()
+            self._saved = time.monotonic()
+
+    def rebuild(self) -> int:
+        with self._lock:
+            index = self.index
+            return index.rebuild(self.store) if index is not None else 0
+
+    def reset(self) -> None:
+        """Forget the index (the model changed); the next use opens or rebuilds it."""
+        with self._lock:
+            self._index = None
+
+    def search(self, vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
+        index = self.index
+        return index.search(vector, limit) if index is not None else []
+
+    def __len__(self) -> int:
+        index = self.index
+        return len(index) if index is not None else 0

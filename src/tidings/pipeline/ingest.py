@@ -1,0 +1,241 @@
+"""The ingest pipeline: inputs → Article → dedupe decision → embed → one write transaction per
+batch → vector index and stories.
+
+Concurrency: the expensive steps (extraction, a first dedupe pass, embedding) run outside
+the write transaction. Inside it (`BEGIN IMMEDIATE`, one writer at a time across processes)
+the derived state is first brought level with the database, the dedupe decisions are taken
+again if another process wrote since the first pass, and an URL another writer stored
+meanwhile counts as unchanged instead of failing the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from .._failpoints import failpoint
+from ..dedupe import Decision, Deduper, content_hash
+from ..models import Article, IngestResult, Page
+from ..store import Store, Transaction
+from ..stories import StoryClusterer
+from .inputs import Progress, report
+
+log = logging.getLogger(__name__)
+
+EMBED_CHARS = 2000  # the model reads ~256 tokens; more text only costs tokenizer time
+
+
+def embed_text(article: Article) -> str:
+    """What the model reads: headline first, then the opening of the body."""
+    return f"{article.title}\n\n{article.text[:EMBED_CHARS]}".strip()
+
+
+class NotAnArticle(Exception):
+    """A readable input that is not an article (index page, paywall stub …)."""
+
+
+class Unreadable(Exception):
+    """An input that cannot be turned into an article."""
+
+
+def extract_page(page: Page, max_bytes: int) -> Article:
+    """Decode and extract one page, with its feed entry's hints filling the gaps; raises
+    Unreadable when it is not a web page."""
+    from ..extract import ExtractError, decode_html, extract
+
+    hints = page.hints or {}
+    try:
+        html = decode_html(page.content, page.content_type, max_bytes=max_bytes)
+        article = extract(html, page.final_url or page.url, date_hint=hints.get("published"))
+    except ExtractError as exc:
+        raise Unreadable(f"not a web page: {exc}") from exc
+    article.url = page.url
+    article.title = article.title or hints.get("title") or ""
+    article.published = article.published or hints.get("published")
+    article.author = article.author or hints.get("author")
+    article.fetched = page.fetched or datetime.now(UTC)
+    article.source = (
+        page.source or article.site_name or urlsplit(article.canonical_url or page.url).hostname
+    )
+    return article
+
+
+def to_article(item: Page | Article, max_bytes: int) -> Article:
+    """An Article ready for dedupe; raises NotAnArticle or Unreadable with the reason."""
+    if isinstance(item, Article):
+        article = item
+        if not article.title and not article.text:
+            raise Unreadable("empty record: no title and no text")
+    else:
+        article = extract_page(item, max_bytes)
+        if article.kind != "article":
+            raise NotAnArticle(f"not an article ({article.kind} page)")
+        if not article.text.strip():
+            raise Unreadable("no article text found")
+    if article.published and article.published.tzinfo is None:
+        article.published = article.published.replace(tzinfo=UTC)
+    article.content_hash = content_hash(article.title, article.text)
+    if not article.excerpt and article.text:
+        article.excerpt = article.text[:300]
+    return article
+
+
+class Ingestor:
+    """Runs batches through the pipeline against one store and its derived state."""
+
+    def __init__(self, store: Store, model, vectors, clusterer: StoryClusterer,
+                 deduper: Deduper, lock: threading.RLock, max_bytes: int):
+        self.store = store
+        self.model = model  # embed.binding.ModelBinding
+        self.vectors = vectors  # index.keeper.VectorKeeper
+        self.clusterer = clusterer
+        self.deduper = deduper
+        self.lock = lock
+        self.max_bytes = max_bytes
+
+    def ingest_items(
+        self,
+        items: Iterable[Page | Article],
+        progress: Progress | None = None,
+        batch_size: int = 32,
+        result: IngestResult | None = None,
+    ) -> IngestResult:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        result = result or IngestResult()
+        batch: list[Page | Article] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                self.ingest_batch(batch, result, progress)
+                batch = []
+        if batch:
+            self.ingest_batch(batch, result, progress)
+        return result
+
+    def ingest_batch(
+        self, items: list[Page | Article], result: IngestResult, progress: Progress | None
+    ) -> None:
+        articles: list[Article] = []
+        seen: set[str] = set()
+        for item in items:
+            if item.url in seen or self.store.id_by_url(item.url) is not None:
+                _unchanged(result, item.url, progress)
+                continue
+            try:
+                articles.append(to_article(item, self.max_bytes))
+            except NotAnArticle as exc:
+                report(result, "skipped", item.url, str(exc), progress)
+                continue
+            except Unreadable as exc:
+                report(result, "failed", item.url, str(exc), progress)
+                continue
+            seen.add(item.url)
+        if not articles:
+            return
+        first_look = self.store.generation()
+        decisions = self.deduper.classify_batch(articles)
+        vectors = self._embed(articles, decisions, {})
+        with self.lock:
+            try:
+                with self.store.transaction() as tx:
+                    self.vectors.sync(tx)
+                    if tx.previous != first_look:  # another writer: decide again, in here
+                        decisions = self.deduper.classify_batch(articles, tx)
+                        vectors = self._embed(articles, decisions, vectors)
+                    if vectors:
+                        self.model.check_in(tx)
+                    self.clusterer.prepare(tx, [_when(a).timestamp() for a in articles])
+                    written = self._write(tx, articles, decisions, vectors)
+                    failpoint("before-commit")
+            except BaseException:
+                self.clusterer.invalidate()
+                raise
+            failpoint("after-commit")
+            self.clusterer.committed(tx)
+            added = [(a.id, vectors[i]) for i, a in enumerate(articles)
+                     if written[i] != "unchanged" and a.duplicate_of is None and i in vectors]
+            removed = [d.replaces for i, d in enumerate(decisions)
+                       if written[i] != "unchanged" and d.replaces is not None]
+            self.vectors.committed(tx, added, removed)
+            self.vectors.save_now_and_then()
+        for article, outcome in zip(articles, written, strict=True):
+            if outcome == "unchanged":
+                _unchanged(result, article.url, progress)
+                continue
+            if outcome == "new":
+                result.new += 1
+            else:
+                result.duplicate += 1
+            if progress:
+                progress(outcome, article.url)
+
+    def _embed(self, articles, decisions: list[Decision], have: dict[int, np.ndarray]):
+        """Vectors of the originals (copies are never embedded); reuses those in `have`."""
+        todo = [i for i, d in enumerate(decisions) if d.is_original and i not in have]
+        out = {i: have[i] for i, d in enumerate(decisions) if d.is_original and i in have}
+        if todo:
+            embedded = self.model.embedder.embed_documents([embed_text(articles[i]) for i in todo])
+            out.update(zip(todo, embedded, strict=True))
+        return out
+
+    def _write(self, tx: Transaction, articles: list[Article], decisions: list[Decision],
+               vectors: dict[int, np.ndarray]) -> list[str]:
+        """Insert the batch; returns each article's outcome: new, duplicate or unchanged."""
+        store = self.store
+        stored_ids: list[int | None] = []
+        outcomes: list[str] = []
+        for i, (article, d) in enumerate(zip(articles, decisions, strict=True)):
+            existing = store.id_by_url(article.url, tx)
+            if existing is not None:  # another writer stored it after our first look
+                stored_ids.append(store.root_of(existing, tx))
+                outcomes.append("unchanged")
+                continue
+            if d.original_pending is not None:
+                d.original = stored_ids[d.original_pending]
+            if d.original is not None:
+                article.duplicate_of = store.root_of(d.original, tx)
+                article.story_id = _story_of(store, article.duplicate_of, tx)
+                vector = None
+            else:
+                vector = vectors[i]
+                if d.replaces is not None:
+                    article.story_id = _story_of(store, d.replaces, tx)
+                else:
+                    article.story_id = self.clusterer.assign(
+                        tx, vector, _when(article), article.title, article.text
+                    )
+            article_id = store.insert_article(
+                tx, article, d.url_key, d.near.buckets if d.near and vector is not None else (),
+                vector,
+            )
+            if article_id is None:  # lost a race on the URL inside SQLite itself
+                stored_ids.append(store.root_of(store.id_by_url(article.url, tx), tx))
+                outcomes.append("unchanged")
+                continue
+            article.id = article_id
+            if d.replaces is not None:
+                store.demote(tx, d.replaces, article_id)
+            stored_ids.append(article_id if article.duplicate_of is None else article.duplicate_of)
+            outcomes.append("duplicate" if d.is_copy or d.replaces is not None else "new")
+        return outcomes
+
+
+def _when(article: Article) -> datetime:
+    return article.published or article.fetched or datetime.now(UTC)
+
+
+def _story_of(store: Store, article_id: int, tx) -> int | None:
+    found = store.articles([article_id], tx, text=False).get(article_id)
+    return found.story_id if found else None
+
+
+def _unchanged(result: IngestResult, url: str, progress: Progress | None) -> None:
+    result.unchanged += 1
+    if progress:
+        progress("unchanged", url)

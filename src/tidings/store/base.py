@@ -1,0 +1,247 @@
+"""The Store contract: what every backend (SQLite today, PostgreSQL next) implements.
+
+The database is the source of truth; indexes are derived from it. Every write happens in a
+`transaction()`, which bumps the database's *generation*: rows written in it are tagged with
+the new generation, so another process can catch up on what changed since the generation it
+last saw (new and removed vectors, changed stories) without reading everything again.
+Methods that take `tx` read through the open write transaction (they see its own writes);
+without it they read the latest committed state.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from ..models import Article, Story
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as asked (bad URL, newer schema, out-of-range value)."""
+
+
+class Transaction(abc.ABC):
+    """An open write transaction. `previous` is the generation before it, `generation` the one
+    it commits as."""
+
+    previous: int
+    generation: int
+
+
+@dataclass
+class StoryState:
+    """What online clustering keeps of a story: the sum of its members' unit vectors and the
+    names they mention."""
+
+    id: int
+    label: str
+    first_seen: datetime
+    last_seen: datetime
+    size: int
+    centroid: np.ndarray | None
+    names: dict[str, int]
+    label_time: datetime | None = None
+
+
+SUMMARY_FIELDS = (
+    "id",
+    "url",
+    "canonical_url",
+    "source",
+    "title",
+    "author",
+    "published",
+    "modified",
+    "fetched",
+    "language",
+    "excerpt",
+    "site_name",
+    "image",
+    "content_hash",
+    "duplicate_of",
+    "story_id",
+)
+
+
+class Store(abc.ABC):
+    """The contract every backend implements; one contract test suite runs against each."""
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """The single write path: everything inside commits together or not at all."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    # -- meta --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_meta(self, key: str, tx: Transaction | None = None) -> str | None: ...
+
+    @abc.abstractmethod
+    def set_meta(self, tx: Transaction, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def generation(self, tx: Transaction | None = None) -> int:
+        """The generation of the latest committed write (or of `tx`'s snapshot)."""
+
+    # -- dedupe lookups ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def id_by_url(self, url: str, tx: Transaction | None = None) -> int | None: ...
+
+    @abc.abstractmethod
+    def originals_by_url_key(self, url_key: str, tx: Transaction | None = None) -> list[int]:
+        """Ids of the originals of articles stored under this URL key (oldest first)."""
+
+    @abc.abstractmethod
+    def originals_by_hash(self, digest: str, tx: Transaction | None = None) -> list[int]:
+        """Ids of the originals of articles with this content hash (oldest first)."""
+
+    @abc.abstractmethod
+    def bucket_candidates(
+        self, buckets: Sequence[int], tx: Transaction | None = None, limit: int = 20
+    ) -> list[int]:
+        """Originals sharing the most MinHash LSH buckets with `buckets`."""
+
+    @abc.abstractmethod
+    def root_of(self, article_id: int, tx: Transaction | None = None) -> int:
+        """The original an article is a copy of (itself when it is an original)."""
+
+    # -- article writes ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert_article(
+        self,
+        tx: Transaction,
+        article: Article,
+        url_key: str,
+        buckets: Iterable[int] = (),
+        vector: np.ndarray | None = None,
+    ) -> int | None:
+        """Store one article (with its vector if it is an original); None when its URL is
+        already stored (another writer got there first)."""
+
+    @abc.abstractmethod
+    def demote(self, tx: Transaction, old_id: int, new_id: int) -> None:
+        """Make a stored original (and its copies) copies of `new_id`."""
+
+    @abc.abstractmethod
+    def replace_embeddings(
+        self, tx: Transaction, pairs: Iterable[tuple[int, np.ndarray]]
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def rebuild_keyword_index(self) -> int:
+        """Rebuild the keyword index from the articles; returns how many it holds."""
+
+    # -- article reads -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def articles(
+        self, ids: Sequence[int], tx: Transaction | None = None, text: bool = True
+    ) -> dict[int, Article]: ...
+
+    def article(self, article_id: int, tx: Transaction | None = None) -> Article | None:
+        return self.articles([article_id], tx).get(article_id)
+
+    @abc.abstractmethod
+    def latest(self, limit: int = 20, offset: int = 0) -> list[Article]:
+        """Newest originals first, without their text."""
+
+    @abc.abstractmethod
+    def copies(self, ids: Sequence[int]) -> dict[int, list[Article]]:
+        """Stored copies of each given original, without their text."""
+
+    @abc.abstractmethod
+    def iter_articles(self, batch: int = 1000) -> Iterator[Article]: ...
+
+    @abc.abstractmethod
+    def story_ids(self, article_ids: Sequence[int], tx: Transaction | None = None) -> set[int]:
+        """The stories the given articles belong to."""
+
+    @abc.abstractmethod
+    def keyword_search(self, query: str, limit: int) -> list[tuple[int, float]]: ...
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, Any]: ...
+
+    # -- vectors (what derived vector indexes are built from) --------------------------
+
+    @abc.abstractmethod
+    def embeddings(self, ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+    @abc.abstractmethod
+    def vector_count(self, tx: Transaction | None = None) -> int: ...
+
+    @abc.abstractmethod
+    def vector_ids(self, tx: Transaction | None = None) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def iter_vectors(
+        self,
+        tx: Transaction | None = None,
+        since: int | None = None,
+        ids: Sequence[int] | None = None,
+        batch: int = 4096,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) chunks: all of them, those written after generation `since`, or
+        those with the given ids."""
+
+    @abc.abstractmethod
+    def removed_vectors(self, since: int, tx: Transaction | None = None) -> np.ndarray:
+        """Ids whose vectors were removed after generation `since`."""
+
+    # -- stories -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_story(self, tx: Transaction, label: str, when: datetime) -> int: ...
+
+    @abc.abstractmethod
+    def save_story(self, tx: Transaction, state: StoryState) -> None: ...
+
+    @abc.abstractmethod
+    def story_states(
+        self,
+        tx: Transaction | None = None,
+        active_from: datetime | None = None,
+        active_to: datetime | None = None,
+        since: int | None = None,
+    ) -> list[StoryState]:
+        """Clustering state of stories active in [active_from, active_to] and/or changed
+        after generation `since`."""
+
+    @abc.abstractmethod
+    def stories(self, limit: int = 50, offset: int = 0, min_size: int = 1) -> list[Story]: ...
+
+    @abc.abstractmethod
+    def story(self, story_id: int) -> Story | None: ...
+
+    @abc.abstractmethod
+    def story_articles(self, story_id: int) -> list[Article]: ...
+
+    # -- sources -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def upsert_source(
+        self, url: str, title: str, kind: str, site_url: str | None = None
+    ) -> int: ...
+
+    @abc.abstractmethod
+    def record_source_check(
+        self, url: str, etag: str | None, last_modified: str | None, error: str | None
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def source(self, url: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def sources(self) -> list[dict[str, Any]]: ...

@@ -1,0 +1,154 @@
+"""SQLite connections: one writer, per-thread readers, WAL mode; codecs for stored values."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ...models import Article
+from ..base import SUMMARY_FIELDS, StoreError, Transaction
+from . import migrations
+
+ARTICLE_COLUMNS = (*SUMMARY_FIELDS[:10], "text", *SUMMARY_FIELDS[10:])
+SUMMARY_COLUMNS = ", ".join(SUMMARY_FIELDS)
+_DATE_FIELDS = ("published", "modified", "fetched")
+MAX_ID = 2**63 - 1  # SQLite integers are signed 64-bit
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def to_iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def row_to_article(row: sqlite3.Row) -> Article:
+    data = {key: row[key] for key in row.keys() if key in ARTICLE_COLUMNS}  # noqa: SIM118
+    for key in _DATE_FIELDS:
+        if key in data:
+            data[key] = from_iso(data[key])
+    return Article(**data)
+
+
+def vector_to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def blob_to_vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+def marks(values) -> str:
+    return ",".join("?" * len(values))
+
+
+def valid_ids(ids) -> list[int]:
+    """Ids as SQLite can bind them; ids outside the 64-bit range cannot exist."""
+    return [int(i) for i in ids if 0 < int(i) <= MAX_ID]
+
+
+class SQLiteTransaction(Transaction):
+    def __init__(self, conn: sqlite3.Connection, previous: int):
+        self.conn = conn
+        self.previous = previous
+        self.generation = previous + 1
+
+
+class Connections:
+    """The connection half of the SQLite store."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._readers: list[sqlite3.Connection] = []
+        self._writer = self._connect()
+        try:
+            mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            self._writer.close()
+            raise StoreError(f"{self.path} is not a Tidings database: {exc}") from exc
+        if mode.lower() != "wal":
+            raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
+        migrations.apply(self._writer)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout=60000")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def _db(self, tx: SQLiteTransaction | None) -> sqlite3.Connection:
+        return tx.conn if tx is not None else self.reader
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+            self._readers.append(db)
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[SQLiteTransaction]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error. The generation is bumped as the
+        transaction's first write, so it is read and advanced under the write lock."""
+        with self._write_lock:
+            db = self._writer
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                tx = SQLiteTransaction(db, int(row[0]) if row else 0)
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('generation', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (str(tx.generation),),
+                )
+                yield tx
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._writer.close()
+        for db in self._readers:
+            db.close()
+        self._readers.clear()
+        self._local = threading.local()
+
+    # -- meta --------------------------------------------------------------------------
+
+    def get_meta(self, key: str, tx: SQLiteTransaction | None = None) -> str | None:
+        row = self._db(tx).execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, tx: SQLiteTransaction, key: str, value: str) -> None:
+        tx.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def generation(self, tx: SQLiteTransaction | None = None) -> int:
+        if tx is not None:
+            return tx.generation
+        return int(self.get_meta("generation") or 0)

@@ -1,0 +1,145 @@
+"""Schema migrations for the SQLite store: an ordered list; applied ones are recorded.
+
+All pending migrations run inside one `BEGIN IMMEDIATE` transaction (SQLite's DDL is
+transactional): a crash part-way leaves the schema as it was, and a second process opening
+the same fresh database waits for the first and then finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from ..._failpoints import failpoint
+from ..base import StoreError
+
+log = logging.getLogger(__name__)
+
+# (name, statements). Never edit an applied migration; append a new one.
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    (
+        "m001_initial",
+        [
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE sources (
+                id INTEGER PRIMARY KEY,
+                url TEXT NOT NULL UNIQUE,
+                title TEXT NOT NULL DEFAULT '',
+                kind TEXT NOT NULL DEFAULT 'feed',
+                site_url TEXT,
+                etag TEXT,
+                last_modified TEXT,
+                checked_at TEXT,
+                last_error TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE stories (
+                id INTEGER PRIMARY KEY,
+                label TEXT NOT NULL DEFAULT '',
+                first_seen TEXT,
+                last_seen TEXT,
+                size INTEGER NOT NULL DEFAULT 0,
+                centroid BLOB,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX stories_last_seen ON stories(last_seen)",
+            """CREATE TABLE articles (
+                id INTEGER PRIMARY KEY,
+                url TEXT NOT NULL UNIQUE,
+                canonical_url TEXT,
+                url_key TEXT NOT NULL,
+                source TEXT,
+                source_id INTEGER REFERENCES sources(id),
+                title TEXT NOT NULL DEFAULT '',
+                author TEXT,
+                published TEXT,
+                modified TEXT,
+                fetched TEXT,
+                language TEXT,
+                text TEXT NOT NULL DEFAULT '',
+                excerpt TEXT,
+                site_name TEXT,
+                image TEXT,
+                content_hash TEXT NOT NULL,
+                duplicate_of INTEGER REFERENCES articles(id),
+                story_id INTEGER REFERENCES stories(id),
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX articles_url_key ON articles(url_key)",
+            "CREATE INDEX articles_content_hash ON articles(content_hash)",
+            "CREATE INDEX articles_duplicate_of ON articles(duplicate_of)",
+            "CREATE INDEX articles_story ON articles(story_id)",
+            "CREATE INDEX articles_published ON articles(published)",
+            """CREATE TABLE embeddings (
+                article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+                vector BLOB NOT NULL
+            )""",
+            # MinHash LSH buckets of original (non-duplicate) articles
+            """CREATE TABLE minhash_buckets (
+                bucket INTEGER NOT NULL,
+                article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+                PRIMARY KEY (bucket, article_id)
+            ) WITHOUT ROWID""",
+            # keyword index over originals only, kept in step by the store inside each write
+            """CREATE VIRTUAL TABLE articles_fts USING fts5(
+                title, text, tokenize='unicode61 remove_diacritics 2'
+            )""",
+        ],
+    ),
+    # the names (capitalised words) a story's articles mention, for clustering
+    ("m002_story_names", ["ALTER TABLE stories ADD COLUMN names TEXT"]),
+    (
+        # generation tags: what changed since a generation can be read without a full scan
+        "m003_generations",
+        [
+            "ALTER TABLE embeddings ADD COLUMN gen INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX embeddings_gen ON embeddings(gen)",
+            "ALTER TABLE stories ADD COLUMN gen INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE stories ADD COLUMN label_time TEXT",
+            "CREATE INDEX stories_gen ON stories(gen)",
+            "CREATE INDEX stories_first_seen ON stories(first_seen)",
+            """CREATE TABLE removed_vectors (
+                article_id INTEGER PRIMARY KEY,
+                gen INTEGER NOT NULL
+            )""",
+            "CREATE INDEX removed_vectors_gen ON removed_vectors(gen)",
+            # newest originals first, without sorting the table on every request
+            "CREATE INDEX articles_latest ON articles(coalesce(published, fetched, created_at), id)"
+            " WHERE duplicate_of IS NULL",
+        ],
+    ),
+]
+
+
+def apply(db: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in order, atomically; return the names applied now."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+        )
+        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        known = {name for name, _ in MIGRATIONS}
+        if done - known:
+            raise StoreError(
+                f"this database has schema migrations this version of Tidings does not know "
+                f"({', '.join(sorted(done - known))}); upgrade Tidings to open it"
+            )
+        applied = []
+        for number, (name, statements) in enumerate(MIGRATIONS, start=1):
+            if name in done:
+                continue
+            for i, statement in enumerate(statements):
+                db.execute(statement)
+                if i == 0:
+                    failpoint("migration")
+            db.execute("INSERT INTO migrations (id, name) VALUES (?, ?)", (number, name))
+            applied.append(name)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    if applied:
+        log.info("database migrated: %s", ", ".join(applied))
+    return applied

@@ -1,0 +1,123 @@
+"""Stories: clustering state (centroid sums, names) and the stories readers see."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from ...models import Article, Story
+from ..base import StoryState
+from .db import (
+    SQLiteTransaction,
+    blob_to_vector,
+    from_iso,
+    now_iso,
+    row_to_article,
+    to_iso,
+    valid_ids,
+    vector_to_blob,
+)
+
+_STATE_COLUMNS = "id, label, first_seen, last_seen, size, centroid, names, label_time"
+
+
+class StoryQueries:
+    _db: Any
+    reader: sqlite3.Connection
+
+    def create_story(self, tx: SQLiteTransaction, label: str, when: datetime) -> int:
+        cursor = tx.conn.execute(
+            "INSERT INTO stories (label, first_seen, last_seen, size, created_at, gen, label_time)"
+            " VALUES (?, ?, ?, 0, ?, ?, ?)",
+            (label, to_iso(when), to_iso(when), now_iso(), tx.generation, to_iso(when)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def save_story(self, tx: SQLiteTransaction, state: StoryState) -> None:
+        tx.conn.execute(
+            "UPDATE stories SET label = ?, first_seen = ?, last_seen = ?, size = ?, "
+            "centroid = ?, names = ?, label_time = ?, gen = ? WHERE id = ?",
+            (
+                state.label,
+                to_iso(state.first_seen),
+                to_iso(state.last_seen),
+                state.size,
+                None if state.centroid is None else vector_to_blob(state.centroid),
+                json.dumps(state.names, ensure_ascii=False),
+                to_iso(state.label_time or state.first_seen),
+                tx.generation,
+                state.id,
+            ),
+        )
+
+    def story_states(
+        self,
+        tx: SQLiteTransaction | None = None,
+        active_from: datetime | None = None,
+        active_to: datetime | None = None,
+        since: int | None = None,
+    ) -> list[StoryState]:
+        where, args = ["centroid IS NOT NULL"], []
+        if since is not None:
+            where.append("gen > ?")
+            args.append(since)
+        if active_from is not None:
+            where.append("last_seen >= ?")
+            args.append(to_iso(active_from))
+        if active_to is not None:
+            where.append("first_seen <= ?")
+            args.append(to_iso(active_to))
+        rows = self._db(tx).execute(
+            f"SELECT {_STATE_COLUMNS} FROM stories WHERE {' AND '.join(where)} ORDER BY id", args
+        )
+        return [
+            StoryState(
+                id=row["id"],
+                label=row["label"],
+                first_seen=from_iso(row["first_seen"]),
+                last_seen=from_iso(row["last_seen"]),
+                size=row["size"],
+                centroid=blob_to_vector(row["centroid"]),
+                names=json.loads(row["names"] or "{}"),
+                label_time=from_iso(row["label_time"]),
+            )
+            for row in rows
+        ]
+
+    def stories(self, limit: int = 50, offset: int = 0, min_size: int = 1) -> list[Story]:
+        rows = self.reader.execute(
+            "SELECT id, label, first_seen, last_seen, size FROM stories WHERE size >= ? "
+            "ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
+            (min_size, limit, offset),
+        )
+        return [_story(row) for row in rows]
+
+    def story(self, story_id: int) -> Story | None:
+        if not valid_ids([story_id]):
+            return None
+        row = self.reader.execute(
+            "SELECT id, label, first_seen, last_seen, size FROM stories WHERE id = ?", (story_id,)
+        ).fetchone()
+        return _story(row) if row else None
+
+    def story_articles(self, story_id: int) -> list[Article]:
+        if not valid_ids([story_id]):
+            return []
+        rows = self.reader.execute(
+            "SELECT * FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+            "ORDER BY coalesce(published, fetched, created_at), id",
+            (story_id,),
+        )
+        return [row_to_article(row) for row in rows]
+
+
+def _story(row: sqlite3.Row) -> Story:
+    return Story(
+        id=row["id"],
+        label=row["label"],
+        first_seen=from_iso(row["first_seen"]),
+        last_seen=from_iso(row["last_seen"]),
+        size=row["size"],
+    )
