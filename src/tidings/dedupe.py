@@ -240,6 +240,8 @@ class Deduper:
         if exact_copy(a, b):
             return "same text"
         ka, kb = self._key(a, keys), self._key(b, keys)
+        if not confirm_only and not (ka.buckets and set(ka.buckets) & set(kb.buckets)):
+            return None  # no shared LSH band: the texts are not near-identical
         score = overlap(ka, kb)
         if confirm_only:
             if score >= CONFIRM_OVERLAP:
@@ -247,7 +249,7 @@ class Deduper:
             if not ka.buckets and not kb.buckets and _title_key(a.title) == _title_key(b.title):
                 return "same canonical url"  # two short pages: the headline must agree
             return None
-        if ka.buckets and kb.buckets and score >= self.near_threshold:
+        if score >= self.near_threshold:
             return "near-identical text"
         return None
 
@@ -264,8 +266,7 @@ class Deduper:
             reason = self._same(article, batch[i], keys, confirm_only=confirm)
             if reason is None and confirm:
                 reason = self._same(article, batch[i], keys, confirm_only=False)
-            if reason is not None and (other.is_original or other.original is not None
-                                       or other.original_pending is not None):
+            if reason is not None:
                 d.reason = reason
                 if other.original is not None:
                     d.original = other.original

@@ -32,8 +32,9 @@ class Engine:
     """One Tidings database with its indexes and model.
 
     The model is loaded on first need (ingest, semantic search); opening the engine and
-    reading stories or related articles does not load it. Opening catches the vector index
-    up with the database by reading only what changed since the index file was saved.
+    reading stories or related articles does not load it. The vector index is opened on
+    first need too, and caught up with the database by reading only what changed since its
+    file was saved.
     """
 
     def __init__(
@@ -65,7 +66,6 @@ class Engine:
         self.related_finder = Related(self.store, self.vectors, s.related_limit)
         if check_model:
             self.model.check()
-            self.vectors.sync()
 
     def _story_candidates(self, vector: np.ndarray, tx) -> set[int]:
         ids = [i for i, _ in self.vectors.search(vector, NEIGHBOURS)]

@@ -29,13 +29,16 @@ class VectorKeeper:
 
     @property
     def index(self) -> UsearchIndex | None:
-        """The vector index, or None before the first embedding was stored."""
+        """The vector index, or None before the first embedding was stored. Opened on first
+        use (reading stories or articles never loads it) and caught up with the database
+        then."""
         with self._lock:
             if self._index is None:
                 dim = self.store.get_meta("dim")
                 if dim is None:
                     return None
                 self._index = UsearchIndex(self.path, int(dim), self.dtype)
+                self._index.sync(self.store)
             return self._index
 
     def sync(self, tx=None) -> None:
@@ -89,5 +92,6 @@ class VectorKeeper:
         return index.search(vector, limit) if index is not None else []
 
     def __len__(self) -> int:
+        self.sync()
         index = self.index
         return len(index) if index is not None else 0
