@@ -78,11 +78,10 @@ class Connections:
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._readers: list[sqlite3.Connection] = []
-        self._writer = self._connect()
         try:
+            self._writer = self._connect()
             mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            self._writer.close()
             raise StoreError(f"{self.path} is not a Tidings database: {exc}") from exc
         if mode.lower() != "wal":
             raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
