@@ -24,6 +24,7 @@ NAME_BASELINE = 0.3  # name overlap that neither helps nor hurts
 # (plus the stories this process touched lately) instead of every active story
 EXACT_LIMIT = 4096
 NEIGHBOURS = 64
+NAME_SCORED = 64  # stories whose names are compared with an article's, closest first
 _NAME = re.compile(r"\b[A-Z][\w'’-]{2,}")
 _COMMON_CAPITALS = frozenset(
     """The This That These Those There They Their Then When What Where Which While Who Why How
@@ -166,12 +167,20 @@ class StoryClusterer:
             active = rows[keep] if len(rows) else rows
         if not len(active):
             return -1, -1.0
-        scores = (self._sums[active] @ vector) / self.norms[active]
+        if len(active) * 4 >= n:  # most of memory is active: one product, no copy
+            scores = (self._sums[:n] @ vector)[active] / self.norms[active]
+        else:
+            scores = (self._sums[active] @ vector) / self.norms[active]
         if names and self.name_weight:
-            # names can lift a story by at most weight × (1 − baseline): only score those
+            # names can lift a story by at most weight × (1 − baseline): only score those,
+            # and of those only the closest by meaning (a story far down that list cannot
+            # be lifted past the ones above it in practice, and scoring is per story)
             reachable = np.nonzero(
                 scores + self.name_weight * (1 - NAME_BASELINE) >= self.threshold
             )[0]
+            if len(reachable) > NAME_SCORED:
+                top = np.argpartition(-scores[reachable], NAME_SCORED)[:NAME_SCORED]
+                reachable = reachable[top]
             keys = list(names)
             for j in reachable:
                 story_names = self.names[active[j]]
