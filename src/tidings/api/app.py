@@ -7,7 +7,8 @@ from fastapi.responses import HTMLResponse
 
 from .. import __version__
 from ..engine import Engine
-from .routes import articles, search, stories
+from . import errors
+from .routes import articles, search, stats, stories
 
 INDEX_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tidings</title></head>
@@ -29,9 +30,11 @@ def create_app(engine: Engine) -> FastAPI:
         "articles and hybrid search.",
     )
     app.state.engine = engine
+    errors.install(app)
     app.include_router(articles.router, prefix="/api")
     app.include_router(search.router, prefix="/api")
     app.include_router(stories.router, prefix="/api")
+    app.include_router(stats.router, prefix="/api")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
@@ -39,9 +42,5 @@ def create_app(engine: Engine) -> FastAPI:
         return INDEX_PAGE.format(
             articles=counts["originals"], duplicates=counts["duplicates"], stories=counts["stories"]
         )
-
-    @app.get("/api/stats", tags=["meta"])
-    def stats() -> dict:
-        return engine.stats()
 
     return app

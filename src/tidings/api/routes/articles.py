@@ -4,49 +4,45 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 
-from ..deps import EngineDep
+from ..deps import ArticleId, EngineDep, Offset
+from ..errors import BAD_REQUEST, INVALID, NOT_FOUND, refused_as_400
+from ..schemas import ArticleDetail, ArticleSummary, Hit
 
 router = APIRouter(tags=["articles"])
 
 
-@router.get("/articles")
+@router.get("/articles", responses={**BAD_REQUEST, **INVALID})
 def latest(
     engine: EngineDep,
     limit: int = Query(20, ge=1, le=200),
-    offset: int = Query(0, ge=0),
-) -> list[dict]:
+    offset: Offset = 0,
+) -> list[ArticleSummary]:
     """The newest articles (copies folded into their originals)."""
-    return [_summary(a) for a in engine.latest(limit, offset)]
+    with refused_as_400():
+        found = engine.latest(limit, offset)
+    return [ArticleSummary.model_validate(a) for a in found]
 
 
-@router.get("/articles/{article_id}")
-def article(article_id: int, engine: EngineDep) -> dict:
-    """One article with its full text and the outlets that also published it."""
+@router.get("/articles/{article_id}", responses={**NOT_FOUND, **INVALID})
+def article(article_id: ArticleId, engine: EngineDep) -> ArticleDetail:
+    """One article with its full text and the outlets that also published it. A copy's id
+    gives its original."""
     found = engine.article(article_id)
     if found is None:
         raise HTTPException(404, f"no article with id {article_id}")
-    original, copies = found
-    return {
-        **original.to_dict(),
-        "copies": [_summary(c) for c in copies],
-        "also_published_by": sorted({c.source for c in copies if c.source}),
-    }
+    return ArticleDetail.of(*found)
 
 
-@router.get("/articles/{article_id}/related")
+@router.get("/articles/{article_id}/related", responses={**NOT_FOUND, **BAD_REQUEST, **INVALID})
 def related(
     engine: EngineDep,
-    article_id: int,
+    article_id: ArticleId,
     limit: int = Query(10, ge=1, le=100),
-) -> list[dict]:
+) -> list[Hit]:
     """Nearest articles by meaning; the article's own copies never appear."""
     try:
-        return [hit.to_dict() for hit in engine.related(article_id, limit)]
+        with refused_as_400():
+            found = engine.related(article_id, limit)
     except KeyError:
         raise HTTPException(404, f"no article with id {article_id}") from None
-
-
-def _summary(article) -> dict:
-    data = article.to_dict()
-    data.pop("text", None)
-    return data
+    return [Hit.of(hit) for hit in found]
