@@ -304,6 +304,9 @@ class Deduper:
         stored one names `new` as its canonical page, or `new` was published clearly earlier
         (the copy arrived first), `new` becomes the original and the stored one its copy."""
         d.reason = reason
+        if stored.duplicate_of is not None:  # matched a stored copy: decide against its root
+            root = self.store.root_of(stored.id, tx)
+            stored = self.store.articles([root], tx, text=False).get(root) or stored
         new_key = canonical_url(new.url)
         names_new = bool(
             stored.canonical_url

@@ -210,10 +210,8 @@ class Ingestor:
                     article.story_id = self.clusterer.assign(
                         tx, vector, _when(article), article.title, article.text
                     )
-            article_id = store.insert_article(
-                tx, article, d.url_key, d.near.buckets if d.near and vector is not None else (),
-                vector,
-            )
+            buckets = d.near.buckets if d.near is not None else ()
+            article_id = store.insert_article(tx, article, d.url_key, buckets, vector)
             if article_id is None:  # lost a race on the URL inside SQLite itself
                 stored_ids.append(store.root_of(store.id_by_url(article.url, tx), tx))
                 outcomes.append("unchanged")

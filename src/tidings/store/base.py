@@ -110,7 +110,8 @@ class Store(abc.ABC):
     def bucket_candidates(
         self, buckets: Sequence[int], tx: Transaction | None = None, limit: int = 20
     ) -> list[int]:
-        """Originals sharing the most MinHash LSH buckets with `buckets`."""
+        """Articles (originals and copies) sharing the most MinHash LSH buckets with
+        `buckets`."""
 
     @abc.abstractmethod
     def root_of(self, article_id: int, tx: Transaction | None = None) -> int:

@@ -107,10 +107,12 @@ class ArticleQueries:
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
                 (article_id, article.title, article.text),
             )
-            db.executemany(
-                "INSERT OR IGNORE INTO minhash_buckets (bucket, article_id) VALUES (?, ?)",
-                [(bucket, article_id) for bucket in buckets],
-            )
+        # copies keep their buckets too: a later copy of a copy that drifted further from
+        # the original is still found (and resolved to the root), whatever the batching
+        db.executemany(
+            "INSERT OR IGNORE INTO minhash_buckets (bucket, article_id) VALUES (?, ?)",
+            [(bucket, article_id) for bucket in buckets],
+        )
         if vector is not None:
             db.execute(
                 "INSERT INTO embeddings (article_id, vector, gen) VALUES (?, ?, ?)",
@@ -125,7 +127,6 @@ class ArticleQueries:
             (new_id, old_id, old_id),
         )
         db.execute("DELETE FROM articles_fts WHERE rowid = ?", (old_id,))
-        db.execute("DELETE FROM minhash_buckets WHERE article_id = ?", (old_id,))
         if db.execute("DELETE FROM embeddings WHERE article_id = ?", (old_id,)).rowcount:
             db.execute(
                 "INSERT INTO removed_vectors (article_id, gen) VALUES (?, ?) "
