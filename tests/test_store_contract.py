@@ -124,6 +124,14 @@ def test_ids_beyond_64_bits_are_simply_absent(store):
     assert store.story(huge) is None and store.story_articles(huge) == []
     assert store.embeddings([huge]) == {}
     assert store.story_ids([huge]) == set()
+    for call in (
+        lambda: store.latest(offset=2**63),
+        lambda: store.latest(limit=-1),
+        lambda: store.stories(offset=2**63),
+        lambda: store.stories(min_size=2**64),
+    ):
+        with pytest.raises(ValueError, match="must be between 0 and"):
+            call()
 
 
 def test_story_states_by_window_and_by_generation(store):

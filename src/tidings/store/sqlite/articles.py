@@ -15,6 +15,7 @@ from .db import (
     SUMMARY_COLUMNS,
     SQLiteTransaction,
     blob_to_vector,
+    bounded,
     marks,
     now_iso,
     row_to_article,
@@ -167,6 +168,7 @@ class ArticleQueries:
         return {row["id"]: row_to_article(row) for row in rows}
 
     def latest(self, limit: int = 20, offset: int = 0) -> list[Article]:
+        bounded(limit=limit, offset=offset)
         rows = self.reader.execute(
             f"SELECT {SUMMARY_COLUMNS} FROM articles INDEXED BY articles_latest "
             f"WHERE duplicate_of IS NULL ORDER BY {_LATEST_KEY} DESC, id DESC LIMIT ? OFFSET ?",

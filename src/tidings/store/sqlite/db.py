@@ -57,6 +57,14 @@ def marks(values) -> str:
     return ",".join("?" * len(values))
 
 
+def bounded(**values: int) -> None:
+    """Paging numbers must fit SQLite's signed 64-bit integers: a clear error, not an
+    OverflowError from the driver."""
+    for name, value in values.items():
+        if not 0 <= value <= MAX_ID:
+            raise ValueError(f"{name} must be between 0 and {MAX_ID}, not {value}")
+
+
 def valid_ids(ids) -> list[int]:
     """Ids as SQLite can bind them; ids outside the 64-bit range cannot exist."""
     return [int(i) for i in ids if 0 < int(i) <= MAX_ID]

@@ -12,6 +12,7 @@ from ..base import StoryState
 from .db import (
     SQLiteTransaction,
     blob_to_vector,
+    bounded,
     from_iso,
     now_iso,
     row_to_article,
@@ -87,6 +88,7 @@ class StoryQueries:
         ]
 
     def stories(self, limit: int = 50, offset: int = 0, min_size: int = 1) -> list[Story]:
+        bounded(limit=limit, offset=offset, min_size=min_size)
         rows = self.reader.execute(
             "SELECT id, label, first_seen, last_seen, size FROM stories WHERE size >= ? "
             "ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
