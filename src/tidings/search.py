@@ -37,6 +37,7 @@ class Searcher:
         if mode in ("keyword", "hybrid"):
             keyword = self.store.keyword_search(query, depth)
         if mode in ("semantic", "hybrid") and self.vectors.index is not None:
+            self.model.check()  # another process may have re-embedded with another model
             semantic = self.vectors.search(self.model.embedder.embed_query(query), depth)
         if mode == "keyword":
             ranked = keyword

@@ -115,6 +115,11 @@ class UsearchIndex:
             if not self.dirty:
                 return False
             with self._file_lock(fcntl.LOCK_EX):
+                # temp files exist only while a save holds this lock: any left now belong to
+                # a save that was killed before its rename
+                for leftover in self.path.parent.glob(self.path.name + ".*.tmp"):
+                    with contextlib.suppress(FileNotFoundError):
+                        leftover.unlink()
                 on_disk = self._read_state()
                 newer = on_disk is not None and on_disk.get("generation", -1) > self.generation
                 if newer and self.path.exists() and not force:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -88,12 +89,31 @@ class Connections:
         self._readers: list[sqlite3.Connection] = []
         try:
             self._writer = self._connect()
-            mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            # a committed batch survives a power cut, not only a killed process (one fsync
+            # per batch transaction)
+            self._writer.execute("PRAGMA synchronous=FULL")
+            mode = self._switch_to_wal()
+        except sqlite3.OperationalError:
+            raise
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a Tidings database: {exc}") from exc
         if mode.lower() != "wal":
             raise StoreError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
         migrations.apply(self._writer)
+
+    def _switch_to_wal(self, timeout: float = 60.0) -> str:
+        """Switching the journal mode does not wait for the busy timeout: when several
+        processes open a fresh database at once, retry while another one holds it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
