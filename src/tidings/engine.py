@@ -89,35 +89,50 @@ class Engine:
             return {"vectors": self.vectors.rebuild(), "keyword": keyword}
 
     def reembed(self, progress: Progress | None = None) -> int:
-        """Re-embed every original with the configured model (after changing models), in one
-        transaction that also starts a new vector epoch: any process still holding vectors of
+        """Re-embed every original with the configured model (after changing models).
+
+        The model runs outside the write lock, over the committed articles; one transaction
+        then stores every new vector, re-embeds the few originals other processes added in
+        the meantime, and starts a new vector epoch: any process still holding vectors of
         the old model rebuilds its index instead of writing them back."""
         with self._lock:
             embedder = self.model.unchecked()
-            done = 0
+            vectors: dict[int, np.ndarray] = {}
+            chunk: list[Article] = []
+            for article in self.store.iter_articles():
+                if article.duplicate_of is None:
+                    chunk.append(article)
+                if len(chunk) >= 256:
+                    self._reembed_chunk(embedder, chunk, vectors, progress)
+                    chunk = []
+            if chunk:
+                self._reembed_chunk(embedder, chunk, vectors, progress)
             with self.store.transaction() as tx:
-                chunk: list[Article] = []
-                for article in self.store.iter_articles():
-                    if article.duplicate_of is None:
-                        chunk.append(article)
-                    if len(chunk) >= 256:
-                        done += self._reembed_chunk(tx, embedder, chunk, progress, done)
-                        chunk = []
-                if chunk:
-                    done += self._reembed_chunk(tx, embedder, chunk, progress, done)
+                late = [
+                    a for a in self.store.articles(
+                        [int(i) for i in self.store.vector_ids(tx) if int(i) not in vectors], tx
+                    ).values()
+                    if a.duplicate_of is None
+                ]
+                self._reembed_chunk(embedder, late, vectors, None)
+                live = set(self.store.vector_ids(tx).tolist())
+                self.store.replace_embeddings(
+                    tx, ((i, v) for i, v in vectors.items() if i in live)
+                )
                 self.model.record(tx, embedder, new_epoch=True)
             self.model.replace(embedder)
             self.vectors.reset()
             (self.data_dir / INDEX_FILE).unlink(missing_ok=True)
             self.vectors.rebuild()
-            return done
+            return len(live)
 
-    def _reembed_chunk(self, tx, embedder, chunk, progress, done) -> int:
-        vectors = embedder.embed_documents([embed_text(a) for a in chunk])
-        self.store.replace_embeddings(tx, zip([a.id for a in chunk], vectors, strict=True))
+    def _reembed_chunk(self, embedder, chunk, vectors, progress) -> None:
+        if not chunk:
+            return
+        embedded = embedder.embed_documents([embed_text(a) for a in chunk])
+        vectors.update(zip([a.id for a in chunk], embedded, strict=True))
         if progress:
-            progress("reembedded", str(done + len(chunk)))
-        return len(chunk)
+            progress("reembedded", str(len(vectors)))
 
     # -- ingest ------------------------------------------------------------------------
 
