@@ -209,3 +209,17 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a Tidings database"):
         SQLiteStore(path)
+
+
+def test_keyword_search_leaves_out_the_commonest_terms_when_they_cost_too_much(
+    store, monkeypatch
+):
+    from tidings.store.sqlite import articles
+
+    rare = insert(store, *(article(n, title=f"Common word {n}", text="common " * 30)
+                           for n in range(1, 9)),
+                  article(20, title="Quillon breach", text="common quillon breach"))[-1]
+    assert len(store.keyword_search("common quillon", 50)) == 9  # cheap enough: both terms
+    monkeypatch.setattr(articles, "POSTINGS_BUDGET", 3)
+    assert [i for i, _ in store.keyword_search("common quillon", 50)] == [rare]
+    assert len(store.keyword_search("common", 50)) == 9  # the rarest term is always kept

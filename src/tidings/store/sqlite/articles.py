@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -25,6 +26,8 @@ from .db import (
 )
 
 _DATES = ("published", "modified", "fetched")
+POSTINGS_BUDGET = 20_000  # documents BM25 may score for one keyword query
+TERM_CACHE_SECONDS = 600.0
 _LATEST_KEY = "coalesce(published, fetched, created_at)"  # must match the articles_latest index
 
 
@@ -217,19 +220,48 @@ class ArticleQueries:
 
     def keyword_search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """FTS5 BM25 over originals; the query is reduced to plain terms (OR-ed) so user input
-        can never be an FTS syntax error."""
+        can never be an FTS syntax error.
+
+        BM25 scores every document that holds any query term, so a common word ("said",
+        "the") costs a pass over most of the archive. Terms are taken rarest first while
+        their documents add up to at most POSTINGS_BUDGET (the rarest is always kept): the
+        words left out are the ones whose inverse document frequency weighs least."""
         from ...dedupe import words
 
-        terms = [t for t in words(query) if len(t) > 1 or t.isdigit()]
+        terms = list(dict.fromkeys(t for t in words(query) if len(t) > 1 or t.isdigit()))
         if not terms or limit <= 0:
             return []
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        df = self._term_documents(terms)
+        chosen, used = [], 0
+        for term in sorted(terms, key=lambda t: df[t]):
+            if chosen and used + df[term] > POSTINGS_BUDGET:
+                break
+            chosen.append(term)
+            used += df[term]
+        match = " OR ".join(f'"{t}"' for t in chosen)
         rows = self.reader.execute(
             "SELECT rowid, bm25(articles_fts, 3.0, 1.0) AS rank FROM articles_fts "
             "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?",
             (match, limit),
         )
         return [(row[0], -row[1]) for row in rows]
+
+    def _term_documents(self, terms: list[str]) -> dict[str, int]:
+        """Documents holding each term (cached: a little stale is fine for choosing)."""
+        cache = self._local.__dict__.setdefault("term_documents", {})
+        now = time.monotonic()
+        if len(cache) > 50_000:
+            cache.clear()
+        out = {}
+        for term in terms:
+            hit = cache.get(term)
+            if hit is None or now - hit[1] > TERM_CACHE_SECONDS:
+                row = self.reader.execute(
+                    "SELECT doc FROM articles_fts_terms WHERE term = ?", (term,)
+                ).fetchone()
+                hit = cache[term] = (row[0] if row else 0, now)
+            out[term] = hit[0]
+        return out
 
     def counts(self) -> dict[str, Any]:
         db = self.reader

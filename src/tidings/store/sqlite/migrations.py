@@ -108,6 +108,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             " WHERE duplicate_of IS NULL",
         ],
     ),
+    (
+        # how many documents hold each term, read from the FTS index itself (no storage):
+        # keyword search skips the commonest query terms when they would cost too much
+        "m004_fts_terms",
+        ["CREATE VIRTUAL TABLE articles_fts_terms USING fts5vocab(articles_fts, 'row')"],
+    ),
 ]
 
 
