@@ -10,7 +10,9 @@ import numpy as np
 
 from .vectors import UsearchIndex
 
-SAVE_INTERVAL = 30.0  # seconds between index file writes during ingest
+# seconds between index file writes during ingest: a save rewrites the whole file (about
+# 1 GB at a million articles), and catching up from an older file reads only what changed
+SAVE_INTERVAL = 300.0
 
 
 class VectorKeeper:
