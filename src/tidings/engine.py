@@ -49,7 +49,9 @@ class Engine:
         self.store: Store = open_store(s.database_url, self.data_dir)
         self._lock = threading.RLock()
         self.model = ModelBinding(self.store, s, embedder)
-        self.vectors = VectorKeeper(self.store, self.data_dir / INDEX_FILE, s.index_dtype)
+        self.vectors = VectorKeeper(
+            self.store, self.data_dir / INDEX_FILE, s.index_dtype, s.index_expansion
+        )
         self.clusterer = StoryClusterer(
             self.store,
             s.story_threshold,

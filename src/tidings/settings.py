@@ -48,7 +48,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_batch_size", int, 32, "Texts per embedding batch."),
     Setting("max_seq_length", int, 256, "Tokens per document seen by the model (0 = model's own)."),
     Setting("device", str, "cpu", "Torch device for sentence-transformers."),
-    Setting("index_dtype", str, "f32", "usearch vector dtype: f32, f16 or i8."),
+    Setting(
+        "index_dtype",
+        str,
+        "f16",
+        "usearch vector dtype: f16 (half the memory of f32 at the same recall), f32 or i8.",
+    ),
+    Setting(
+        "index_expansion",
+        int,
+        256,
+        "usearch expansion_search: candidates kept while searching (higher: better recall, "
+        "slower).",
+    ),
     Setting(
         "story_threshold",
         float,

@@ -21,10 +21,11 @@ class VectorKeeper:
     after they commit, and saves it now and then (the database holds every vector, so a
     file a little behind after a crash is caught up on the next open)."""
 
-    def __init__(self, store, path: Path, dtype: str):
+    def __init__(self, store, path: Path, dtype: str, expansion: int = 256):
         self.store = store
         self.path = path
         self.dtype = dtype
+        self.expansion = expansion
         self._index: UsearchIndex | None = None
         self._lock = threading.RLock()
         self._saved = time.monotonic()
@@ -39,7 +40,7 @@ class VectorKeeper:
                 dim = self.store.get_meta("dim")
                 if dim is None:
                     return None
-                self._index = UsearchIndex(self.path, int(dim), self.dtype)
+                self._index = UsearchIndex(self.path, int(dim), self.dtype, self.expansion)
                 self._index.sync(self.store)
             return self._index
 

@@ -33,12 +33,13 @@ EPOCH_KEY = "vectors_epoch"
 class UsearchIndex:
     """Cosine HNSW over article ids."""
 
-    def __init__(self, path: str | Path, dim: int, dtype: str = "f32"):
+    def __init__(self, path: str | Path, dim: int, dtype: str = "f16", expansion: int = 256):
         self.path = Path(path)
         self.state_path = self.path.with_name(self.path.name + ".json")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.dim = dim
         self.dtype = dtype
+        self.expansion = expansion
         self.generation = -1  # database generation the in-memory index reflects; -1 unknown
         self.epoch: str | None = None
         self.dirty = False
@@ -53,6 +54,7 @@ class UsearchIndex:
                 self.epoch = state.get("epoch")
         if self._index is None:
             self._index = self._new()
+        self._index.expansion_search = expansion  # a search setting, not stored in the file
 
     # -- files -------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ class UsearchIndex:
             dtype=self.dtype,
             connectivity=16,
             expansion_add=128,
-            expansion_search=64,
+            expansion_search=self.expansion,
         )
 
     def save(self, force: bool = False) -> bool:
