@@ -70,7 +70,8 @@ class Engine:
             self.model.check()
 
     def _story_candidates(self, vector: np.ndarray, tx) -> set[int]:
-        ids = [i for i, _ in self.vectors.search(vector, NEIGHBOURS)]
+        # a story only needs one of its members among the neighbours: a shallow search will do
+        ids = [i for i, _ in self.vectors.search(vector, NEIGHBOURS, expansion=NEIGHBOURS)]
         return self.store.story_ids(ids, tx)
 
     # -- model and indexes -------------------------------------------------------------

@@ -90,9 +90,11 @@ class VectorKeeper:
         with self._lock:
             self._index = None
 
-    def search(self, vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    def search(
+        self, vector: np.ndarray, limit: int, expansion: int | None = None
+    ) -> list[tuple[int, float]]:
         index = self.index
-        return index.search(vector, limit) if index is not None else []
+        return index.search(vector, limit, expansion) if index is not None else []
 
     def __len__(self) -> int:
         self.sync()

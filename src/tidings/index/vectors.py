@@ -171,13 +171,23 @@ class UsearchIndex:
                 self._index.remove(ids[present])
                 self.dirty = True
 
-    def search(self, vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    def search(
+        self, vector: np.ndarray, limit: int, expansion: int | None = None
+    ) -> list[tuple[int, float]]:
+        """Nearest ids by cosine; `expansion` overrides expansion_search for this call (every
+        search holds the mutex, so no other search sees the change)."""
         with self._mutex:
             if len(self._index) == 0 or limit <= 0:
                 return []
-            matches = self._index.search(
-                np.asarray(vector, dtype=np.float32), min(limit, len(self._index))
-            )
+            if expansion is not None:
+                self._index.expansion_search = expansion
+            try:
+                matches = self._index.search(
+                    np.asarray(vector, dtype=np.float32), min(limit, len(self._index))
+                )
+            finally:
+                if expansion is not None:
+                    self._index.expansion_search = self.expansion
         return [
             (int(key), 1.0 - float(dist))
             for key, dist in zip(matches.keys, matches.distances, strict=True)
