@@ -21,3 +21,21 @@ def test_usearch_index_round_trips_and_survives_a_torn_file(tmp_path):
     assert again.search(vectors[4], 1)[0][0] == 5
     path.write_bytes(b"not an index")
     assert len(UsearchIndex(path, 8)) == 0  # unreadable file → empty index, to be rebuilt
+
+
+def test_saved_index_files_get_the_usual_permissions(tmp_path):
+    """Saving goes through mkstemp (mode 0600); the saved files must be readable like any
+    file this process creates (a backup job or a second user's server reads them)."""
+    import os
+
+    import numpy as np
+
+    from tidings.index import UsearchIndex
+
+    mask = os.umask(0)
+    os.umask(mask)
+    index = UsearchIndex(tmp_path / "v.usearch", 8)
+    index.add(np.arange(1, 5, dtype=np.uint64), np.random.default_rng(0).normal(size=(4, 8)))
+    assert index.save()
+    for name in ("v.usearch", "v.usearch.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask

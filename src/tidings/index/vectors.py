@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 EPOCH_KEY = "vectors_epoch"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would give the file
+
+
 class UsearchIndex:
     """Cosine HNSW over article ids."""
 
@@ -128,6 +137,7 @@ class UsearchIndex:
                     return False
                 fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
                                            dir=self.path.parent)
+                os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; the index is a plain file
                 os.close(fd)
                 try:
                     self._index.save(tmp)
@@ -274,6 +284,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
