@@ -318,20 +318,24 @@ class ArticleQueries:
                 if rows:
                     yield _vectors(rows)
             return
+        if since is not None:
+            # what changed after a generation: through the gen index (without INDEXED BY the
+            # planner walks the whole table in article_id order)
+            cursor = db.execute(
+                "SELECT article_id, vector FROM embeddings INDEXED BY embeddings_gen "
+                "WHERE gen > ?",
+                (since,),
+            )
+            while rows := cursor.fetchmany(batch):
+                yield _vectors(rows)
+            return
         last = 0
         while True:
-            if since is None:
-                rows = db.execute(
-                    "SELECT article_id, vector FROM embeddings WHERE article_id > ? "
-                    "ORDER BY article_id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT article_id, vector FROM embeddings WHERE gen > ? AND article_id > ? "
-                    "ORDER BY article_id LIMIT ?",
-                    (since, last, batch),
-                ).fetchall()
+            rows = db.execute(
+                "SELECT article_id, vector FROM embeddings WHERE article_id > ? "
+                "ORDER BY article_id LIMIT ?",
+                (last, batch),
+            ).fetchall()
             if not rows:
                 return
             yield _vectors(rows)

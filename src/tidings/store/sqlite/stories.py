@@ -61,17 +61,23 @@ class StoryQueries:
         since: int | None = None,
     ) -> list[StoryState]:
         where, args = ["centroid IS NOT NULL"], []
+        index = ""  # name the index: with no statistics the planner scans every story
         if since is not None:
             where.append("gen > ?")
             args.append(since)
+            index = "INDEXED BY stories_gen"
         if active_from is not None:
             where.append("last_seen >= ?")
             args.append(to_iso(active_from))
+            index = index or "INDEXED BY stories_last_seen"
         if active_to is not None:
             where.append("first_seen <= ?")
             args.append(to_iso(active_to))
-        rows = self._db(tx).execute(
-            f"SELECT {_STATE_COLUMNS} FROM stories WHERE {' AND '.join(where)} ORDER BY id", args
+        rows = sorted(
+            self._db(tx).execute(
+                f"SELECT {_STATE_COLUMNS} FROM stories {index} WHERE {' AND '.join(where)}", args
+            ),
+            key=lambda row: row["id"],
         )
         return [
             StoryState(
