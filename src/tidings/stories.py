@@ -140,10 +140,12 @@ class StoryClusterer:
         if times:
             wanted = min(times) - self.window
             if wanted < self.loaded_from:
+                # only the stories not in memory yet: last seen in [wanted, loaded_from)
                 before = None if self.loaded_from == float("inf") else _dt(self.loaded_from)
-                for state in self.store.story_states(tx, active_from=_dt(wanted)):
-                    if before is None or _ts(state.last_seen) < self.loaded_from:
-                        self._put(state)
+                for state in self.store.story_states(
+                    tx, active_from=_dt(wanted), seen_before=before
+                ):
+                    self._put(state)
                 self.loaded_from = wanted
 
     def committed(self, tx: Transaction) -> None:

@@ -141,6 +141,9 @@ class Ingestor:
         first_look = self.store.generation()
         decisions = self.deduper.classify_batch(articles)
         vectors = self._embed(articles, decisions, {})
+        # open / catch up the index before taking the write lock: only the changes of the
+        # last moment are left to read inside it
+        self.vectors.sync()
         with self.lock:
             try:
                 with self.store.transaction() as tx:

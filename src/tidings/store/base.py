@@ -100,11 +100,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def originals_by_url_key(self, url_key: str, tx: Transaction | None = None) -> list[int]:
-        """Ids of the originals of articles stored under this URL key (oldest first)."""
+        """Ids of the originals of articles stored under this URL key (newest first)."""
 
     @abc.abstractmethod
     def originals_by_hash(self, digest: str, tx: Transaction | None = None) -> list[int]:
-        """Ids of the originals of articles with this content hash (oldest first)."""
+        """Ids of the originals of articles with this content hash (newest first: a short
+        item only matches one dated close to it)."""
 
     @abc.abstractmethod
     def bucket_candidates(
@@ -216,9 +217,10 @@ class Store(abc.ABC):
         active_from: datetime | None = None,
         active_to: datetime | None = None,
         since: int | None = None,
+        seen_before: datetime | None = None,
     ) -> list[StoryState]:
-        """Clustering state of stories active in [active_from, active_to] and/or changed
-        after generation `since`."""
+        """Clustering state of stories active in [active_from, active_to] (and last seen
+        before `seen_before`), and/or changed after generation `since`."""
 
     @abc.abstractmethod
     def stories(self, limit: int = 50, offset: int = 0, min_size: int = 1) -> list[Story]: ...

@@ -43,7 +43,7 @@ class ArticleQueries:
     def originals_by_url_key(self, url_key: str, tx: SQLiteTransaction | None = None) -> list[int]:
         rows = self._db(tx).execute(
             "SELECT DISTINCT coalesce(duplicate_of, id) AS root FROM articles WHERE url_key = ? "
-            "ORDER BY root LIMIT 20",
+            "ORDER BY root DESC LIMIT 20",
             (url_key,),
         )
         return [row[0] for row in rows]
@@ -51,7 +51,7 @@ class ArticleQueries:
     def originals_by_hash(self, digest: str, tx: SQLiteTransaction | None = None) -> list[int]:
         rows = self._db(tx).execute(
             "SELECT DISTINCT coalesce(duplicate_of, id) AS root FROM articles "
-            "WHERE content_hash = ? ORDER BY root LIMIT 20",
+            "WHERE content_hash = ? ORDER BY root DESC LIMIT 20",
             (digest,),
         )
         return [row[0] for row in rows]

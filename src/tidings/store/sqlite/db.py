@@ -153,10 +153,11 @@ class Connections:
                     (str(tx.generation),),
                 )
                 yield tx
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # also when COMMIT itself failed (disk full, I/O)
+                    db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
 
     def close(self) -> None:
         self._writer.close()

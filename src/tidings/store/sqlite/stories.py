@@ -59,6 +59,7 @@ class StoryQueries:
         active_from: datetime | None = None,
         active_to: datetime | None = None,
         since: int | None = None,
+        seen_before: datetime | None = None,
     ) -> list[StoryState]:
         where, args = ["centroid IS NOT NULL"], []
         index = ""  # name the index: with no statistics the planner scans every story
@@ -70,6 +71,9 @@ class StoryQueries:
             where.append("last_seen >= ?")
             args.append(to_iso(active_from))
             index = index or "INDEXED BY stories_last_seen"
+        if seen_before is not None:
+            where.append("last_seen < ?")
+            args.append(to_iso(seen_before))
         if active_to is not None:
             where.append("first_seen <= ?")
             args.append(to_iso(active_to))
