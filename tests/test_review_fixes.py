@@ -46,3 +46,63 @@ def test_ingesting_newest_first_reads_each_story_once(make_engine, monkeypatch):
     engine.ingest_articles(articles, batch_size=8)
     assert engine.stats()["stories"] == 96
     assert sum(read) <= 96, read
+
+
+class _Hashed:
+    """A deterministic bag-of-words embedder of any size (a stand-in for a second model)."""
+
+    def __new__(cls, dim: int, model_id: str):
+        import hashlib
+
+        import numpy as np
+
+        from tidings.embed import Embedder
+
+        class Hashed(Embedder):
+            def _encode(self, texts, is_query):
+                out = np.zeros((len(texts), self.dim), dtype=np.float32)
+                for row, text in enumerate(texts):
+                    for word in text.lower().split():
+                        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest())
+                        out[row, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+                return out + 1e-3
+
+        embedder = Hashed()
+        embedder.dim, embedder.model_id = dim, model_id
+        return embedder
+
+
+def test_reembed_to_another_dimension_while_another_engine_is_open(tmp_path):
+    import pytest
+
+    from tidings.embed.binding import ModelMismatchError
+    from tidings.engine import Engine
+
+    from .conftest import make_settings
+
+    def articles(first: int, n: int) -> list[Article]:
+        return [
+            Article(url=f"https://a.example/{k}", title=f"Harbour crane strike day {k % 3}",
+                    text=f"Dockworkers at Varnholt walked out on day {k % 3} of the strike. "
+                         f"Talks resume, report number {k}.",
+                    published=T0 + timedelta(hours=k), source="A")
+            for k in range(first, first + n)
+        ]
+
+    data = tmp_path / "data"
+    server = Engine(make_settings(data), embedder=_Hashed(16, "small-16"))
+    server.ingest_articles(articles(0, 12))
+    some_id = server.latest(1)[0].id
+    with Engine(make_settings(data), embedder=_Hashed(32, "big-32"), check_model=False) as other:
+        other.reembed()
+    # the open engine neither crashes nor mixes models
+    assert server.search("strike", mode="keyword")
+    server.related(some_id)
+    with pytest.raises(ModelMismatchError):
+        server.search("strike", mode="semantic")
+    server.close()
+    with Engine(make_settings(data), embedder=_Hashed(32, "big-32")) as fresh:
+        result = fresh.ingest_articles(articles(12, 6))
+        assert result.new + result.duplicate == 6
+        assert {s.centroid.shape for s in fresh.store.story_states()} == {(32,)}
+        assert fresh.related(some_id) is not None

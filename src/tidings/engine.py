@@ -101,15 +101,16 @@ class Engine:
         with self._lock:
             embedder = self.model.unchecked()
             vectors: dict[int, np.ndarray] = {}
+            members: dict[int, int | None] = {}  # article id -> story id
             chunk: list[Article] = []
             for article in self.store.iter_articles():
                 if article.duplicate_of is None:
                     chunk.append(article)
                 if len(chunk) >= 256:
-                    self._reembed_chunk(embedder, chunk, vectors, progress)
+                    self._reembed_chunk(embedder, chunk, vectors, members, progress)
                     chunk = []
             if chunk:
-                self._reembed_chunk(embedder, chunk, vectors, progress)
+                self._reembed_chunk(embedder, chunk, vectors, members, progress)
             with self.store.transaction() as tx:
                 late = [
                     a for a in self.store.articles(
@@ -117,11 +118,12 @@ class Engine:
                     ).values()
                     if a.duplicate_of is None
                 ]
-                self._reembed_chunk(embedder, late, vectors, None)
+                self._reembed_chunk(embedder, late, vectors, members, None)
                 live = set(self.store.vector_ids(tx).tolist())
                 self.store.replace_embeddings(
                     tx, ((i, v) for i, v in vectors.items() if i in live)
                 )
+                self._recentre_stories(tx, members, vectors, live)
                 self.model.record(tx, embedder, new_epoch=True)
             self.model.replace(embedder)
             self.vectors.reset()
@@ -129,11 +131,26 @@ class Engine:
             self.vectors.rebuild()
             return len(live)
 
-    def _reembed_chunk(self, embedder, chunk, vectors, progress) -> None:
+    def _recentre_stories(self, tx, members, vectors, live) -> None:
+        """Story centroids are sums of their members' vectors: recompute them in the new
+        model's space (its dimension may differ)."""
+        sums: dict[int, np.ndarray] = {}
+        for article_id, story_id in members.items():
+            if story_id is not None and article_id in live:
+                vector = vectors[article_id]
+                sums[story_id] = sums.get(story_id, 0) + vector
+        for state in self.store.story_states(tx):
+            if state.id in sums:
+                state.centroid = np.asarray(sums[state.id], dtype=np.float32)
+                self.store.save_story(tx, state)
+        self.clusterer.invalidate()
+
+    def _reembed_chunk(self, embedder, chunk, vectors, members, progress) -> None:
         if not chunk:
             return
         embedded = embedder.embed_documents([embed_text(a) for a in chunk])
         vectors.update(zip([a.id for a in chunk], embedded, strict=True))
+        members.update((a.id, a.story_id) for a in chunk)
         if progress:
             progress("reembedded", str(len(vectors)))
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from .index.vectors import EPOCH_KEY
 from .store import Store, StoryState, Transaction
 
 DAY = 86400.0
@@ -76,6 +77,7 @@ class StoryClusterer:
 
     def invalidate(self) -> None:
         """Forget the in-memory state (after a rolled-back write)."""
+        self.epoch: str | None = None
         self.generation = -1
         self.loaded_from = float("inf")  # every story with last_seen >= this is in memory
         self.ids: list[int] = []
@@ -133,6 +135,10 @@ class StoryClusterer:
         """Make the in-memory state current for placing articles dated `times`, inside the
         write transaction `tx`: catch up with stories other writers changed, and load the
         stories active around these dates if they are not in memory yet."""
+        epoch = self.store.get_meta(EPOCH_KEY, tx)
+        if epoch != self.epoch:  # re-embedded with another model: every centroid changed
+            self.invalidate()
+            self.epoch = epoch
         if self.generation >= 0 and self.generation != tx.previous:
             for state in self.store.story_states(tx, since=self.generation):
                 self._put(state)

@@ -237,6 +237,8 @@ class UsearchIndex:
         """Compare id sets (and rebuild when the epoch changed: every vector is different)."""
         if epoch != self.epoch and self.epoch is not None:
             log.info("vector index %s is from another embedding epoch; rebuilding", self.path)
+            dim = store.get_meta("dim", tx)
+            self.dim = int(dim) if dim is not None else self.dim  # the new model's size
             self._index = self._new()
         wanted = store.vector_ids(tx)
         have = np.sort(self.keys())
