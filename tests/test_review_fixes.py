@@ -106,3 +106,27 @@ def test_reembed_to_another_dimension_while_another_engine_is_open(tmp_path):
         assert result.new + result.duplicate == 6
         assert {s.centroid.shape for s in fresh.store.story_states()} == {(32,)}
         assert fresh.related(some_id) is not None
+
+
+def test_two_articles_of_one_batch_never_both_take_a_stored_originals_place(make_engine):
+    """A and B each contain the stored R and were published days before it, but differ from
+    each other: the first takes R's place, the second is then a copy, not a second original."""
+    words = ("harbour cranes automated union vote strike port varnholt dockworkers pay "
+             "talks mediator shifts overtime cargo ships queue berth terminal operator").split()
+    body = " ".join(words[(k * 7) % len(words)] + str(k) for k in range(60))
+    extra_a = " ".join(f"alpha{k} river flood levee" for k in range(8))
+    extra_b = " ".join(f"beta{k} mine rescue shaft" for k in range(8))
+    engine = make_engine()
+    late = T0 + timedelta(days=10)
+    engine.ingest_articles([Article(url="https://r.example/1", title="Dock strike",
+                                    text=body, published=late, source="R")])
+    batch = [
+        Article(url="https://a.example/1", title="Dock strike", text=body + " " + extra_a,
+                published=late - timedelta(days=3), source="A"),
+        Article(url="https://b.example/1", title="Dock strike", text=body + " " + extra_b,
+                published=late - timedelta(days=3), source="B"),
+    ]
+    engine.ingest_articles(batch)
+    originals = [a for a in engine.store.iter_articles() if a.duplicate_of is None]
+    assert len(originals) == 1, [(a.url, a.duplicate_of) for a in engine.store.iter_articles()]
+    assert engine.stats()["vectors_indexed"] == 1

@@ -82,8 +82,12 @@ class VectorKeeper:
 
     def rebuild(self) -> int:
         with self._lock:
-            index = self.index
-            return index.rebuild(self.store) if index is not None else 0
+            if self._index is None:  # open without catching up: it is rebuilt anyway
+                dim = self.store.get_meta("dim")
+                if dim is None:
+                    return 0
+                self._index = UsearchIndex(self.path, int(dim), self.dtype, self.expansion)
+            return self._index.rebuild(self.store)
 
     def reset(self) -> None:
         """Forget the index (the model changed); the next use opens or rebuilds it."""
