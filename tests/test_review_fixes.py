@@ -130,3 +130,39 @@ def test_two_articles_of_one_batch_never_both_take_a_stored_originals_place(make
     originals = [a for a in engine.store.iter_articles() if a.duplicate_of is None]
     assert len(originals) == 1, [(a.url, a.duplicate_of) for a in engine.store.iter_articles()]
     assert engine.stats()["vectors_indexed"] == 1
+
+
+def test_a_commit_during_catch_up_does_not_force_a_full_reconcile(tmp_path, monkeypatch):
+    from tidings.engine import Engine
+    from tidings.index import vectors as vectors_module
+
+    from .conftest import make_settings
+
+    def article(k: int) -> Article:
+        return Article(url=f"https://a.example/{k}", title=f"Report {k} from Skarra",
+                       text=f"Ferry report number {k} from Skarra harbour, day {k}.",
+                       published=T0 + timedelta(hours=k), source="A")
+
+    data = tmp_path / "data"
+    reader = Engine(make_settings(data), embedder=_Hashed(16, "h16"))
+    writer = Engine(make_settings(data), embedder=_Hashed(16, "h16"))
+    writer.ingest_articles([article(0), article(1)])
+    assert len(reader.vectors) == 2
+    writer.ingest_articles([article(2)])
+    reconciles = []
+    real_reconcile = vectors_module.UsearchIndex._reconcile
+    monkeypatch.setattr(vectors_module.UsearchIndex, "_reconcile",
+                        lambda self, *a: reconciles.append(1) or real_reconcile(self, *a))
+    real_iter = reader.store.iter_vectors
+
+    def iter_then_commit(*args, **kwargs):
+        yield from real_iter(*args, **kwargs)
+        writer.ingest_articles([article(3)])  # another process commits mid catch-up
+
+    monkeypatch.setattr(reader.store, "iter_vectors", iter_then_commit)
+    reader.vectors.sync()
+    assert reconciles == []
+    monkeypatch.setattr(reader.store, "iter_vectors", real_iter)
+    assert len(reader.vectors) == 4  # the next catch-up reads the article committed meanwhile
+    reader.close()
+    writer.close()

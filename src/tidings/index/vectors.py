@@ -212,8 +212,10 @@ class UsearchIndex:
 
     def sync(self, store, tx=None) -> dict[str, int]:
         """Catch up with the database (as seen by `tx`, or its latest commit): read only the
-        vectors written and removed after the generation this index reflects."""
-        with self._mutex:
+        vectors written and removed after the generation this index reflects. Outside a
+        transaction the reads share one snapshot, so a commit made meanwhile by another
+        process cannot make the counts disagree (which would force a full reconcile)."""
+        with self._mutex, (store.snapshot() if tx is None else contextlib.nullcontext()):
             generation = store.generation(tx) if tx is None else tx.previous
             epoch = store.get_meta(EPOCH_KEY, tx)
             if epoch == self.epoch and generation == self.generation:

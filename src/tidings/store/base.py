@@ -79,6 +79,11 @@ class Store(abc.ABC):
         """The single write path: everything inside commits together or not at all."""
 
     @abc.abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads inside see one committed state of the database (none of the commits made
+        meanwhile by others), so a catch-up that reads several things reads them coherently."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
 
     # -- meta --------------------------------------------------------------------------

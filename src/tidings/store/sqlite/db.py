@@ -159,6 +159,20 @@ class Connections:
                     db.execute("ROLLBACK")
                 raise
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction on this thread's reader: in WAL mode its reads all see the
+        state of its first read. Keep it short: it holds back checkpoints."""
+        db = self.reader
+        if db.in_transaction:
+            yield
+            return
+        db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            db.execute("COMMIT")
+
     def close(self) -> None:
         self._writer.close()
         for db in self._readers:
