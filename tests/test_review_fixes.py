@@ -166,22 +166,3 @@ def test_a_commit_during_catch_up_does_not_force_a_full_reconcile(tmp_path, monk
     assert len(reader.vectors) == 4  # the next catch-up reads the article committed meanwhile
     reader.close()
     writer.close()
-
-
-def test_an_original_later_in_the_same_batch_takes_its_copys_place(make_engine):
-    """The copy (naming the original as canonical, published days later) comes first in the
-    batch: the original still ends up the original, as it does across batches."""
-    body = " ".join(f"word{k} harbour strike cranes talks" for k in range(40))
-    original = Article(url="https://wire.example/strike", title="Dock strike", text=body,
-                       published=T0, source="Wire")
-    copy = Article(url="https://repost.example/strike", title="Dock strike (repost)",
-                   text="Reposted. " + body, canonical_url="https://wire.example/strike",
-                   published=T0 + timedelta(days=3), source="Repost")
-    engine = make_engine()
-    result = engine.ingest_articles([copy, original])
-    assert (result.new, result.duplicate) == (1, 1)
-    stored = {a.url: a for a in engine.store.iter_articles()}
-    assert stored[original.url].duplicate_of is None
-    assert stored[copy.url].duplicate_of == stored[original.url].id
-    assert engine.index.keys().tolist() == [stored[original.url].id]
-    assert engine.article(stored[copy.url].id)[0].url == original.url

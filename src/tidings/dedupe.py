@@ -200,7 +200,6 @@ class Decision:
     original: int | None = None  # id of the stored original, if a copy
     original_pending: int | None = None  # index of its original earlier in this batch
     replaces: int | None = None  # a stored original that turns out to be a copy of this one
-    replaces_pending: int | None = None  # … or an original earlier in this batch
     reason: str = ""
 
     @property
@@ -271,12 +270,10 @@ class Deduper:
                 d.reason = reason
                 if other.original is not None:
                     d.original = other.original
-                    return d
-                root = other.original_pending if other.original_pending is not None else i
-                if self._comes_first(article, batch[root]):
-                    d.replaces_pending = root  # the same rule as against a stored original
+                elif other.original_pending is not None:
+                    d.original_pending = other.original_pending
                 else:
-                    d.original_pending = root
+                    d.original_pending = i
                 return d
         # stored: URL key, then content hash, then near-duplicate candidates
         by_key = self.store.originals_by_url_key(url_key, tx)
@@ -310,27 +307,20 @@ class Deduper:
         if stored.duplicate_of is not None:  # matched a stored copy: decide against its root
             root = self.store.root_of(stored.id, tx)
             stored = self.store.articles([root], tx, text=False).get(root) or stored
-        if self._comes_first(new, stored):
+        new_key = canonical_url(new.url)
+        names_new = bool(
+            stored.canonical_url
+            and canonical_url(stored.canonical_url) == new_key
+            and canonical_url(stored.url) != new_key
+        )
+        names_stored = bool(
+            new.canonical_url and canonical_url(new.canonical_url) == canonical_url(stored.url)
+        )
+        earlier = bool(
+            stored.published and new.published and new.published < stored.published - PROMOTE_MARGIN
+        )
+        if names_new or (earlier and not names_stored):
             d.replaces = stored.id
             return d
         d.original = self.store.root_of(stored.id, tx)
         return d
-
-    @staticmethod
-    def _comes_first(new: Article, other: Article) -> bool:
-        """Whether `new` is the original of `other` although it arrived later: `other` names
-        it as its canonical page, or `new` was published clearly earlier (and does not name
-        `other` as canonical)."""
-        new_key = canonical_url(new.url)
-        names_new = bool(
-            other.canonical_url
-            and canonical_url(other.canonical_url) == new_key
-            and canonical_url(other.url) != new_key
-        )
-        names_other = bool(
-            new.canonical_url and canonical_url(new.canonical_url) == canonical_url(other.url)
-        )
-        earlier = bool(
-            other.published and new.published and new.published < other.published - PROMOTE_MARGIN
-        )
-        return names_new or (earlier and not names_other)

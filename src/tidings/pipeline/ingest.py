@@ -161,11 +161,10 @@ class Ingestor:
                 raise
             failpoint("after-commit")
             self.clusterer.committed(tx)
+            added = [(a.id, vectors[i]) for i, a in enumerate(articles)
+                     if written[i] != "unchanged" and a.duplicate_of is None and i in vectors]
             removed = [d.replaces for i, d in enumerate(decisions)
                        if written[i] != "unchanged" and d.replaces is not None]
-            added = [(a.id, vectors[i]) for i, a in enumerate(articles)
-                     if written[i] != "unchanged" and a.duplicate_of is None and i in vectors
-                     and a.id not in removed]  # an original of this batch may be demoted too
             self.vectors.committed(tx, added, removed)
             self.vectors.save_now_and_then()
         for article, outcome in zip(articles, written, strict=True):
@@ -202,8 +201,6 @@ class Ingestor:
                 continue
             if d.original_pending is not None:
                 d.original = stored_ids[d.original_pending]
-            if d.replaces_pending is not None:
-                d.replaces = stored_ids[d.replaces_pending]
             if d.replaces is not None and store.root_of(d.replaces, tx) != d.replaces:
                 # an earlier article of this batch already took that original's place:
                 # this one is a copy of it, not a second original
