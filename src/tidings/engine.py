@@ -214,7 +214,7 @@ class Engine:
 
     def article(self, article_id: int) -> tuple[Article, list[Article]] | None:
         """An article (its original when given a copy's id) and its stored copies."""
-        if self.store.article(article_id) is None:
+        if not self.store.articles([article_id], text=False):  # exists? no text needed
             return None
         original = self.store.article(self.store.root_of(article_id))
         return original, self.store.copies([original.id]).get(original.id, [])

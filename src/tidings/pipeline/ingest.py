@@ -201,10 +201,11 @@ class Ingestor:
                 continue
             if d.original_pending is not None:
                 d.original = stored_ids[d.original_pending]
-            if d.replaces is not None and store.root_of(d.replaces, tx) != d.replaces:
+            root = store.root_of(d.replaces, tx) if d.replaces is not None else None
+            if root is not None and root != d.replaces:
                 # an earlier article of this batch already took that original's place:
                 # this one is a copy of it, not a second original
-                d.original, d.replaces = store.root_of(d.replaces, tx), None
+                d.original, d.replaces = root, None
             if d.original is not None:
                 article.duplicate_of = store.root_of(d.original, tx)
                 article.story_id = _story_of(store, article.duplicate_of, tx)
