@@ -15,6 +15,32 @@ from ..base import StoreError
 
 log = logging.getLogger(__name__)
 
+_ARTICLE_COLUMNS_TEXT_LAST = """
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    canonical_url TEXT,
+    url_key TEXT NOT NULL,
+    source TEXT,
+    source_id INTEGER REFERENCES sources(id),
+    title TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    published TEXT,
+    modified TEXT,
+    fetched TEXT,
+    language TEXT,
+    site_name TEXT,
+    image TEXT,
+    content_hash TEXT NOT NULL,
+    duplicate_of INTEGER REFERENCES articles(id),
+    story_id INTEGER REFERENCES stories(id),
+    created_at TEXT NOT NULL,
+    excerpt TEXT,
+    text TEXT NOT NULL DEFAULT ''
+"""
+_ARTICLE_NAMES = ", ".join(
+    line.split()[0] for line in _ARTICLE_COLUMNS_TEXT_LAST.strip().splitlines()
+)
+
 # (name, statements). Never edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     (
@@ -114,11 +140,44 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "m004_fts_terms",
         ["CREATE VIRTUAL TABLE articles_fts_terms USING fts5vocab(articles_fts, 'row')"],
     ),
+    (
+        # The text moves to the end of the row. SQLite spills a long record into a chain of
+        # overflow pages, and reading any column after the text walks that chain: story_id,
+        # duplicate_of and content_hash, read on every ingest, cost a few pages each. The
+        # table is rewritten once (minutes at a million articles); ids stay the same, so the
+        # keyword index, embeddings and buckets that point at them stay valid.
+        "m005_article_text_last",
+        [
+            f"CREATE TABLE articles_new ({_ARTICLE_COLUMNS_TEXT_LAST})",
+            f"INSERT INTO articles_new ({_ARTICLE_NAMES}) SELECT {_ARTICLE_NAMES} FROM articles",
+            "DROP TABLE articles",
+            "ALTER TABLE articles_new RENAME TO articles",
+            "CREATE INDEX articles_url_key ON articles(url_key)",
+            "CREATE INDEX articles_content_hash ON articles(content_hash)",
+            "CREATE INDEX articles_duplicate_of ON articles(duplicate_of)",
+            "CREATE INDEX articles_story ON articles(story_id)",
+            "CREATE INDEX articles_published ON articles(published)",
+            "CREATE INDEX articles_latest ON articles(coalesce(published, fetched, created_at), id)"
+            " WHERE duplicate_of IS NULL",
+        ],
+    ),
 ]
 
 
 def apply(db: sqlite3.Connection) -> list[str]:
-    """Apply pending migrations in order, atomically; return the names applied now."""
+    """Apply pending migrations in order, atomically; return the names applied now.
+
+    Foreign keys are off while they run (SQLite's procedure for rewriting a table: dropping
+    the old one must not cascade into the rows that point at it) and checked before the
+    commit instead."""
+    db.execute("PRAGMA foreign_keys=OFF")
+    try:
+        return _apply(db)
+    finally:
+        db.execute("PRAGMA foreign_keys=ON")
+
+
+def _apply(db: sqlite3.Connection) -> list[str]:
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute(
@@ -142,6 +201,8 @@ def apply(db: sqlite3.Connection) -> list[str]:
                     failpoint("migration")
             db.execute("INSERT INTO migrations (id, name) VALUES (?, ?)", (number, name))
             applied.append(name)
+        if applied and (broken := db.execute("PRAGMA foreign_key_check").fetchmany(5)):
+            raise StoreError(f"a migration left rows pointing at nothing: {broken}")
     except BaseException:
         db.execute("ROLLBACK")
         raise
