@@ -39,3 +39,34 @@ def test_saved_index_files_get_the_usual_permissions(tmp_path):
     assert index.save()
     for name in ("v.usearch", "v.usearch.json"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_saved_index_is_searched_in_place_and_copied_only_to_change(tmp_path):
+    """Opening maps the file (a million vectors are ~750 MB: reading them all made every CLI
+    command wait); the first change copies it into memory, and the file another process
+    replaces meanwhile does not disturb the open view."""
+    path = tmp_path / "v.usearch"
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(30, 8)).astype(np.float32)
+    first = UsearchIndex(path, 8)
+    first.add(np.arange(1, 31, dtype=np.uint64), vectors)
+    first.generation = 3
+    first.save()
+    opened = UsearchIndex(path, 8, expansion=64)
+    assert opened.viewed and opened.generation == 3
+    assert opened.search(vectors[7], 1, expansion=16)[0][0] == 8
+    opened.remove([9999])  # nothing to remove: still the view
+    assert opened.viewed
+    # another process saves a different file over it while the view is open
+    first.add(np.array([31], dtype=np.uint64), rng.normal(size=(1, 8)).astype(np.float32))
+    first.generation = 4
+    first.save()
+    assert len(opened) == 30 and opened.search(vectors[2], 1)[0][0] == 3
+    new = rng.normal(size=(1, 8)).astype(np.float32)
+    opened.add(np.array([50], dtype=np.uint64), new)
+    opened.remove([1])
+    assert not opened.viewed and len(opened) == 30
+    assert opened.search(new[0], 1)[0][0] == 50
+    assert 1 not in [k for k, _ in opened.search(vectors[0], 5)]
+    assert not opened.save()  # the file on disk reflects a newer generation: left alone
+    assert len(UsearchIndex(path, 8)) == 31

@@ -54,10 +54,15 @@ class UsearchIndex:
         self.dirty = False
         self._mutex = threading.RLock()
         self._index = None
+        # a file is opened as a memory-mapped view: nothing is read until a search touches
+        # it, and processes opening the same file share its pages. The first change copies
+        # it into memory (a view is immutable).
+        self.viewed = False
         with self._file_lock(fcntl.LOCK_SH):
             state = self._read_state()
             if self.path.exists():
                 self._index = self._restore()
+                self.viewed = self._index is not None
             if self._index is not None and state is not None and self._matches(state):
                 self.generation = int(state.get("generation", -1))
                 self.epoch = state.get("epoch")
@@ -97,7 +102,7 @@ class UsearchIndex:
         from usearch.index import Index
 
         try:
-            index = Index.restore(str(self.path), view=False)
+            index = Index.restore(str(self.path), view=True)
         except Exception as exc:  # a torn or foreign file: rebuild from the database
             log.warning("vector index %s unreadable (%s); it will be rebuilt", self.path, exc)
             return None
@@ -160,11 +165,19 @@ class UsearchIndex:
     def __len__(self) -> int:
         return len(self._index)
 
+    def _writable(self):
+        if self.viewed:
+            self._index = self._index.copy()
+            self._index.expansion_search = self.expansion
+            self.viewed = False
+        return self._index
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
             return
         ids = np.asarray(ids, dtype=np.uint64)
         with self._mutex:
+            self._writable()
             present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
             if present.any():
                 self._index.remove(ids[present])
@@ -178,7 +191,7 @@ class UsearchIndex:
         with self._mutex:
             present = np.asarray(self._index.contains(ids), dtype=bool).reshape(-1)
             if present.any():
-                self._index.remove(ids[present])
+                self._writable().remove(ids[present])
                 self.dirty = True
 
     def search(
@@ -241,7 +254,7 @@ class UsearchIndex:
             log.info("vector index %s is from another embedding epoch; rebuilding", self.path)
             dim = store.get_meta("dim", tx)
             self.dim = int(dim) if dim is not None else self.dim  # the new model's size
-            self._index = self._new()
+            self._index, self.viewed = self._new(), False
         wanted = store.vector_ids(tx)
         have = np.sort(self.keys())
         extra = np.setdiff1d(have, wanted, assume_unique=True)
@@ -268,6 +281,7 @@ class UsearchIndex:
                 index.add(ids, vectors)
                 count += len(ids)
             self._index, self.generation, self.epoch = index, generation, epoch
+            self.viewed = False
             self.dirty = True
             self.save(force=True)
             return count
