@@ -4,6 +4,7 @@ pipeline, /api/articles latency, recall of the vector index, memory and file siz
 
 Usage: python bench/at_scale.py DATA_DIR [--queries 200] [--extras 2000]
                                 [--window-days 30] [--expansion 0] [--skip-recall]
+                                [--with-model 0]
 
 DATA_DIR holds an archive made by `python bench/bulk.py DATA_DIR --size N`. Each run ingests
 --extras new articles that continue the archive's recent stories (another set each run), so
@@ -50,9 +51,14 @@ def main() -> None:
     parser.add_argument("--window-days", type=float, default=30.0)
     parser.add_argument("--expansion", type=int, default=0, help="usearch expansion_search")
     parser.add_argument("--skip-recall", action="store_true")
+    parser.add_argument(
+        "--with-model", type=int, default=0,
+        help="then ingest this many more with the real model's time included",
+    )
     args = parser.parse_args()
 
     from scale import (
+        ModelCostEmbedder,
         QueryModelEmbedder,
         measure_recall,
         percentile,
@@ -89,8 +95,8 @@ def main() -> None:
         story_window_days=args.window_days,
     )
     documents = SyntheticEmbedder(seed=bulk["seed"])
-    engine = Engine(settings, embedder=QueryModelEmbedder(documents,
-                                                          SentenceTransformerEmbedder()))
+    real_model = SentenceTransformerEmbedder()
+    engine = Engine(settings, embedder=QueryModelEmbedder(documents, real_model))
     if args.expansion and engine.index is not None:
         engine.index._index.expansion_search = args.expansion
     engine.search("warm up the model", mode="semantic")
@@ -109,7 +115,7 @@ def main() -> None:
     run = int(runs.read_text()) if runs.exists() else 0
     runs.write_text(str(run + 1))
     archive = Archive(bulk["size"], seed=bulk["seed"], per_day=bulk["per_day"])
-    extras = [a for a, _ in archive.extras(args.extras, run=run)]
+    extras = [a for a, _ in archive.extras(args.extras + args.with_model, run=run)]
     out["stories_in_window"] = stories_in_window(db, args.window_days)[0]
     assign_s: list[float] = []
     assign = engine.clusterer.assign
@@ -123,13 +129,22 @@ def main() -> None:
 
     engine.clusterer.assign = timed_assign
     started = time.perf_counter()
-    result = engine.ingest_items(extras, batch_size=32)
+    result = engine.ingest_items(extras[: args.extras], batch_size=32)
     elapsed = time.perf_counter() - started
     out["ingest"] = {
-        "articles": len(extras), "new": result.new, "duplicate": result.duplicate,
-        "rate_per_s": len(extras) / elapsed, "embed_s": documents.seconds,
+        "articles": args.extras, "new": result.new, "duplicate": result.duplicate,
+        "rate_per_s": args.extras / elapsed, "embed_s": documents.seconds,
         "assign_ms": _summary([s * 1000 for s in assign_s], percentile),
     }
+    if args.with_model:
+        # the same pipeline, with the real model's time per batch included
+        engine.model._embedder = ModelCostEmbedder(documents, real_model)
+        started = time.perf_counter()
+        result = engine.ingest_items(extras[args.extras :], batch_size=32)
+        out["ingest_with_model"] = {
+            "articles": args.with_model, "new": result.new,
+            "rate_per_s": args.with_model / (time.perf_counter() - started),
+        }
     out["api_articles_ms"] = {
         k: _summary(v, percentile) for k, v in time_api(engine, bulk["originals"], rng).items()
     }

@@ -344,6 +344,20 @@ class QueryModelEmbedder(Embedder):
         return (self.queries if is_query else self.documents)._encode(texts, is_query)
 
 
+class ModelCostEmbedder(Embedder):
+    """Synthetic document vectors (the archive stays coherent), but each batch also runs
+    the real model over the same texts and throws its vectors away: an ingest through it
+    takes the time a real ingest takes, model included."""
+
+    def __init__(self, documents: Embedder, model: Embedder):
+        self.documents, self.model = documents, model
+        self.model_id, self.dim = documents.model_id, documents.dim
+
+    def _encode(self, texts, is_query: bool) -> np.ndarray:
+        self.model._encode(texts, is_query)
+        return self.documents._encode(texts, is_query)
+
+
 def read_only(db: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{db}?mode=ro", uri=True)
 
