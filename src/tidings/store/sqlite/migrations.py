@@ -168,8 +168,9 @@ def apply(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order, atomically; return the names applied now.
 
     Foreign keys are off while they run (SQLite's procedure for rewriting a table: dropping
-    the old one must not cascade into the rows that point at it) and checked before the
-    commit instead."""
+    the old one must not cascade into the rows that point at it). A migration that rewrites
+    a table keeps every id, and its test checks that no reference dangles afterwards; a
+    check here would read every row of a million-article database on the upgrade."""
     db.execute("PRAGMA foreign_keys=OFF")
     try:
         return _apply(db)
@@ -201,8 +202,6 @@ def _apply(db: sqlite3.Connection) -> list[str]:
                     failpoint("migration")
             db.execute("INSERT INTO migrations (id, name) VALUES (?, ?)", (number, name))
             applied.append(name)
-        if applied and (broken := db.execute("PRAGMA foreign_key_check").fetchmany(5)):
-            raise StoreError(f"a migration left rows pointing at nothing: {broken}")
     except BaseException:
         db.execute("ROLLBACK")
         raise
