@@ -223,3 +223,24 @@ def test_keyword_search_leaves_out_the_commonest_terms_when_they_cost_too_much(
     monkeypatch.setattr(articles, "POSTINGS_BUDGET", 3)
     assert [i for i, _ in store.keyword_search("common quillon", 50)] == [rare]
     assert len(store.keyword_search("common", 50)) == 9  # the rarest term is always kept
+
+
+def test_a_merged_story_moves_its_articles_and_leads_to_the_other(store):
+    with store.transaction() as tx:
+        keep = store.create_story(tx, "Kept", T0)
+        gone = store.create_story(tx, "Gone", T0)
+        older = store.create_story(tx, "Absorbed earlier", T0)
+        for story_id in (keep, gone, older):
+            store.save_story(tx, StoryState(story_id, "L", T0, T0, 1, unit(story_id), {}, T0))
+        a = store.insert_article(tx, article(1, story_id=keep), "k1", [], unit(1))
+        b = store.insert_article(tx, article(2, story_id=gone), "k2", [], unit(2))
+        store.merge_story(tx, older, gone)
+    seen = store.generation()
+    with store.transaction() as tx:
+        store.merge_story(tx, gone, keep)
+    assert store.story_ids([a, b]) == {keep}
+    assert store.story(gone).id == keep and store.story(older).id == keep  # chains stay flat
+    assert [s.id for s in store.stories(limit=10)] == [keep]
+    changed = {s.id: s for s in store.story_states(since=seen)}
+    assert changed[gone].merged_into == keep and changed[gone].centroid is None
+    assert gone not in {s.id for s in store.story_states(active_from=T0 - timedelta(days=1))}

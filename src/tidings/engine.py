@@ -58,6 +58,7 @@ class Engine:
             s.story_window_days,
             s.story_name_weight,
             candidates=self._story_candidates,
+            merge_threshold=s.story_merge_threshold,
         )
         self.deduper = Deduper(self.store, s.near_duplicate_threshold)
         self.ingestor = Ingestor(

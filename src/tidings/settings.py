@@ -77,6 +77,13 @@ SETTINGS: tuple[Setting, ...] = (
         "story_window_days", float, 30.0, "Only stories active within this many days are joined."
     ),
     Setting(
+        "story_merge_threshold",
+        float,
+        0.55,
+        "Score (centroid cosine plus the name term) at which a story absorbs a close one "
+        "(fragments of one event); 0.15 more on full texts; 0 turns merging off.",
+    ),
+    Setting(
         "near_duplicate_threshold",
         float,
         0.8,

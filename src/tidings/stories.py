@@ -26,6 +26,12 @@ NAME_BASELINE = 0.3  # name overlap that neither helps nor hurts
 EXACT_LIMIT = 4096
 NEIGHBOURS = 64
 NAME_SCORED = 64  # stories whose names are compared with an article's, closest first
+MERGE_CHECKED = 4  # after a join: the runner-up stories checked for a merge
+# Full texts share far more words than headlines do, different events' included (two
+# evacuation reports read alike for paragraphs), so merging on full text asks for more:
+# the merge threshold is raised by this much for an article with a body
+FULL_TEXT_WORDS = 50
+FULL_TEXT_MERGE_MARGIN = 0.15
 _NAME = re.compile(r"\b[A-Z][\w'’-]{2,}")
 _COMMON_CAPITALS = frozenset(
     """The This That These Those There They Their Then When What Where Which While Who Why How
@@ -56,6 +62,13 @@ class StoryClusterer:
     `name_weight` × (share of the article's names the story already mentions − 0.3); it
     joins the best story active within `window_days` of its date if the score clears
     `threshold`, else it starts a story.
+
+    Single-pass clustering makes fragments: an event's first reports can be far apart (two
+    angles, two headlines), each starting a story, before later articles bridge them. So
+    after an article joins a story, the runner-up stories for that article are compared
+    with the grown story; one that scores `merge_threshold` against it (centroid cosine plus
+    the name term, as for joining; more for full texts) is absorbed — the larger story keeps
+    its id; 0 turns merging off.
     """
 
     def __init__(
@@ -65,9 +78,11 @@ class StoryClusterer:
         window_days: float,
         name_weight: float = 0.3,
         candidates: Candidates | None = None,
+        merge_threshold: float = 0.0,
     ):
         self.store = store
         self.threshold = threshold
+        self.merge_threshold = merge_threshold
         self.window = window_days * DAY
         self.name_weight = name_weight
         self.candidates = candidates
@@ -111,6 +126,10 @@ class StoryClusterer:
 
     def _put(self, state: StoryState) -> None:
         """Insert or replace one story's state."""
+        if state.merged_into is not None:
+            if state.id in self.pos:
+                self._retire(self.pos[state.id])
+            return
         if state.centroid is None:
             return
         i = self.pos.get(state.id)
@@ -158,14 +177,21 @@ class StoryClusterer:
         """The transaction that placed articles committed: memory reflects its generation."""
         self.generation = tx.generation
 
+    def _retire(self, i: int) -> None:
+        """Story row `i` was absorbed: it is never active again."""
+        self.sizes[i] = 0
+        self.first[i], self.last[i] = np.inf, -np.inf
+        self.touched.discard(self.ids[i])
+
     # -- placing -----------------------------------------------------------------------
 
     def _best(
         self, vector: np.ndarray, t: float, names: Counter[str], tx: Transaction
     ) -> tuple[int, float]:
         n = len(self.ids)
+        empty = np.zeros(0, dtype=np.int64)
         if not n:
-            return -1, -1.0
+            return empty, np.zeros(0)
         lo, hi = t - self.window, t + self.window
         active = np.nonzero((self.last[:n] >= lo) & (self.first[:n] <= hi))[0]
         if len(active) > EXACT_LIMIT and self.candidates is not None:
@@ -174,7 +200,7 @@ class StoryClusterer:
             keep = (self.last[rows] >= lo) & (self.first[rows] <= hi)
             active = rows[keep] if len(rows) else rows
         if not len(active):
-            return -1, -1.0
+            return empty, np.zeros(0)
         if len(active) * 4 >= n:  # most of memory is active: one product, no copy
             scores = (self._sums[:n] @ vector)[active] / self.norms[active]
         else:
@@ -194,8 +220,44 @@ class StoryClusterer:
                 story_names = self.names[active[j]]
                 overlap = sum(1 for k in keys if k in story_names) / len(keys)
                 scores[j] += self.name_weight * (overlap - NAME_BASELINE)
-        pick = int(np.argmax(scores))
-        return int(active[pick]), float(scores[pick])
+        return active, scores
+
+    def _merge_runners_up(
+        self, best: int, active: np.ndarray, scores: np.ndarray, full_text: bool, tx
+    ) -> int:
+        """Absorb the runner-up stories whose centroid is now close to story row `best`'s;
+        returns the row of the story that holds them all."""
+        if self.merge_threshold <= 0 or len(active) < 2:
+            return best
+        needed = self.merge_threshold + (FULL_TEXT_MERGE_MARGIN if full_text else 0.0)
+        order = np.argsort(-scores, kind="stable")[: MERGE_CHECKED + 1]
+        for j in order:
+            other = int(active[j])
+            if other == best or self.sizes[other] == 0:
+                continue
+            cosine = float(self._sums[best] @ self._sums[other]) / (
+                self.norms[best] * self.norms[other]
+            )
+            if cosine + self.name_weight * (1 - NAME_BASELINE) < needed:
+                continue
+            overlap = _name_overlap(self.names[best], self.names[other])
+            if cosine + self.name_weight * (overlap - NAME_BASELINE) < needed:
+                continue
+            keep, gone = best, other
+            if (self.sizes[gone], -self.ids[gone]) > (self.sizes[keep], -self.ids[keep]):
+                keep, gone = gone, keep
+            self._sums[keep] += self._sums[gone]
+            self.sizes[keep] += self.sizes[gone]
+            self.first[keep] = min(self.first[keep], self.first[gone])
+            self.last[keep] = max(self.last[keep], self.last[gone])
+            self.names[keep].update(self.names[gone])
+            if self.label_time[gone] < self.label_time[keep]:
+                self.labels[keep], self.label_time[keep] = self.labels[gone], self.label_time[gone]
+            self.norms[keep] = max(float(np.linalg.norm(self._sums[keep])), 1e-9)
+            self.store.merge_story(tx, self.ids[gone], self.ids[keep])
+            self._retire(gone)
+            best = keep
+        return best
 
     def assign(
         self, tx: Transaction, vector: np.ndarray, when: datetime, title: str, text: str = ""
@@ -205,8 +267,10 @@ class StoryClusterer:
         if t - self.window < self.loaded_from:
             self.prepare(tx, [t])
         names = salient_names(title, text)
-        best, score = self._best(vector, t, names, tx)
-        if best >= 0 and score >= self.threshold:
+        active, scores = self._best(vector, t, names, tx)
+        pick = int(np.argmax(scores)) if len(scores) else -1
+        if pick >= 0 and scores[pick] >= self.threshold:
+            best = int(active[pick])
             self._sums[best] += vector
             self.sizes[best] += 1
             self.first[best] = min(self.first[best], t)
@@ -216,6 +280,9 @@ class StoryClusterer:
                 # the label is the headline of the earliest report
                 self.labels[best] = title
                 self.label_time[best] = t
+            self.norms[best] = max(float(np.linalg.norm(self._sums[best])), 1e-9)
+            full_text = len(text.split(None, FULL_TEXT_WORDS)) > FULL_TEXT_WORDS
+            best = self._merge_runners_up(best, active, scores, full_text, tx)
         else:
             story_id = self.store.create_story(tx, title, when)
             self._put(
@@ -244,6 +311,16 @@ class StoryClusterer:
             ),
         )
         return story_id
+
+
+def _name_overlap(a: Counter[str], b: Counter[str]) -> float:
+    """Share of the mentions in the story with fewer mentions whose name the other story
+    also mentions (1.0 when neither has names: nothing to tell them apart by)."""
+    small, large = (a, b) if sum(a.values()) <= sum(b.values()) else (b, a)
+    total = sum(small.values())
+    if not total:
+        return 1.0 if not large else NAME_BASELINE
+    return sum(n for name, n in small.items() if name in large) / total
 
 
 def _ts(value: datetime | None) -> float:

@@ -47,6 +47,7 @@ class StoryState:
     centroid: np.ndarray | None
     names: dict[str, int]
     label_time: datetime | None = None
+    merged_into: int | None = None  # absorbed by that story: no longer a live story
 
 
 SUMMARY_FIELDS = (
@@ -214,6 +215,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def save_story(self, tx: Transaction, state: StoryState) -> None: ...
+
+    @abc.abstractmethod
+    def merge_story(self, tx: Transaction, gone: int, into: int) -> None:
+        """Story `gone` was absorbed by `into`: its articles move there and its id leads
+        there from now on (`story(gone)` answers `into`). The caller saves `into`'s state."""
 
     @abc.abstractmethod
     def story_states(

@@ -161,6 +161,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             " WHERE duplicate_of IS NULL",
         ],
     ),
+    (
+        # a story absorbed by another (clustering joined two fragments of one event) points
+        # at the story that absorbed it
+        "m007_story_merges",
+        ["ALTER TABLE stories ADD COLUMN merged_into INTEGER REFERENCES stories(id)"],
+    ),
 ]
 
 

@@ -21,7 +21,12 @@ from .db import (
     vector_to_blob,
 )
 
-_STATE_COLUMNS = "id, label, first_seen, last_seen, size, centroid, names, label_time"
+_STATE_COLUMNS = (
+    "id, label, first_seen, last_seen, size, centroid, names, label_time, merged_into"
+)
+# a story is followed through at most this many merges (a chain is kept flat; this bounds
+# a loop a hand-edited database could hold)
+_MERGE_HOPS = 8
 
 
 class StoryQueries:
@@ -53,6 +58,16 @@ class StoryQueries:
             ),
         )
 
+    def merge_story(self, tx: SQLiteTransaction, gone: int, into: int) -> None:
+        db = tx.conn
+        db.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (into, gone))
+        db.execute("UPDATE stories SET merged_into = ? WHERE merged_into = ?", (into, gone))
+        db.execute(
+            "UPDATE stories SET merged_into = ?, size = 0, centroid = NULL, names = NULL, "
+            "gen = ? WHERE id = ?",
+            (into, tx.generation, gone),
+        )
+
     def story_states(
         self,
         tx: SQLiteTransaction | None = None,
@@ -63,8 +78,8 @@ class StoryQueries:
     ) -> list[StoryState]:
         where, args = ["centroid IS NOT NULL"], []
         index = ""  # name the index: with no statistics the planner scans every story
-        if since is not None:
-            where.append("gen > ?")
+        if since is not None:  # what changed includes the stories absorbed meanwhile
+            where = ["(centroid IS NOT NULL OR merged_into IS NOT NULL)", "gen > ?"]
             args.append(since)
             index = "INDEXED BY stories_gen"
         if active_from is not None:
@@ -90,9 +105,10 @@ class StoryQueries:
                 first_seen=from_iso(row["first_seen"]),
                 last_seen=from_iso(row["last_seen"]),
                 size=row["size"],
-                centroid=blob_to_vector(row["centroid"]),
+                centroid=None if row["centroid"] is None else blob_to_vector(row["centroid"]),
                 names=json.loads(row["names"] or "{}"),
                 label_time=from_iso(row["label_time"]),
+                merged_into=row["merged_into"],
             )
             for row in rows
         ]
@@ -100,7 +116,8 @@ class StoryQueries:
     def stories(self, limit: int = 50, offset: int = 0, min_size: int = 1) -> list[Story]:
         bounded(limit=limit, offset=offset, min_size=min_size)
         rows = self.reader.execute(
-            "SELECT id, label, first_seen, last_seen, size FROM stories WHERE size >= ? "
+            "SELECT id, label, first_seen, last_seen, size FROM stories "
+            "WHERE size >= ? AND merged_into IS NULL "
             "ORDER BY last_seen DESC, id DESC LIMIT ? OFFSET ?",
             (min_size, limit, offset),
         )
@@ -109,10 +126,16 @@ class StoryQueries:
     def story(self, story_id: int) -> Story | None:
         if not valid_ids([story_id]):
             return None
-        row = self.reader.execute(
-            "SELECT id, label, first_seen, last_seen, size FROM stories WHERE id = ?", (story_id,)
-        ).fetchone()
-        return _story(row) if row else None
+        for _ in range(_MERGE_HOPS):
+            row = self.reader.execute(
+                "SELECT id, label, first_seen, last_seen, size, merged_into FROM stories "
+                "WHERE id = ?",
+                (story_id,),
+            ).fetchone()
+            if row is None or row["merged_into"] is None:
+                return _story(row) if row else None
+            story_id = row["merged_into"]
+        return None
 
     def story_articles(self, story_id: int) -> list[Article]:
         if not valid_ids([story_id]):
