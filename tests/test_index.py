@@ -52,7 +52,7 @@ def test_a_saved_index_is_searched_in_place_and_copied_only_to_change(tmp_path):
     first.add(np.arange(1, 31, dtype=np.uint64), vectors)
     first.generation = 3
     first.save()
-    opened = UsearchIndex(path, 8, expansion=64)
+    opened = UsearchIndex(path, 8, expansion=64, warm=False)
     assert opened.viewed and opened.generation == 3
     assert opened.search(vectors[7], 1, expansion=16)[0][0] == 8
     opened.remove([9999])  # nothing to remove: still the view
@@ -70,3 +70,23 @@ def test_a_saved_index_is_searched_in_place_and_copied_only_to_change(tmp_path):
     assert 1 not in [k for k, _ in opened.search(vectors[0], 5)]
     assert not opened.save()  # the file on disk reflects a newer generation: left alone
     assert len(UsearchIndex(path, 8)) == 31
+
+
+def test_a_viewed_index_is_copied_into_memory_in_the_background(tmp_path):
+    import time
+
+    path = tmp_path / "v.usearch"
+    vectors = np.random.default_rng(2).normal(size=(500, 8)).astype(np.float32)
+    first = UsearchIndex(path, 8)
+    first.add(np.arange(1, 501, dtype=np.uint64), vectors)
+    first.save()
+    opened = UsearchIndex(path, 8)
+    found = [opened.search(vectors[i], 1)[0][0] for i in range(0, 500, 7)]
+    assert found == list(range(1, 501, 7))  # searches answer while the copy is made
+    deadline = time.monotonic() + 10
+    while opened.viewed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not opened.viewed
+    assert opened.search(vectors[9], 1)[0][0] == 10
+    opened.add(np.array([900], dtype=np.uint64), vectors[:1] * -1)
+    assert len(opened) == 501

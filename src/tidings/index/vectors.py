@@ -42,7 +42,14 @@ _FILE_MODE = 0o666 & ~_umask()  # what open() would give the file
 class UsearchIndex:
     """Cosine HNSW over article ids."""
 
-    def __init__(self, path: str | Path, dim: int, dtype: str = "f16", expansion: int = 256):
+    def __init__(
+        self,
+        path: str | Path,
+        dim: int,
+        dtype: str = "f16",
+        expansion: int = 256,
+        warm: bool = True,
+    ):
         self.path = Path(path)
         self.state_path = self.path.with_name(self.path.name + ".json")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
@@ -54,9 +61,11 @@ class UsearchIndex:
         self.dirty = False
         self._mutex = threading.RLock()
         self._index = None
-        # a file is opened as a memory-mapped view: nothing is read until a search touches
-        # it, and processes opening the same file share its pages. The first change copies
-        # it into memory (a view is immutable).
+        # A file is opened as a memory-mapped view: the first searches need only the pages
+        # they touch. A view lives in the page cache, where the database's pages compete
+        # with it (search latency then depends on what the cache still holds), and it is
+        # immutable: with `warm`, a background thread copies it into memory meanwhile, and
+        # the first change copies it at once if that has not happened yet.
         self.viewed = False
         with self._file_lock(fcntl.LOCK_SH):
             state = self._read_state()
@@ -69,6 +78,21 @@ class UsearchIndex:
         if self._index is None:
             self._index = self._new()
         self._index.expansion_search = expansion  # a search setting, not stored in the file
+        if self.viewed and warm:
+            threading.Thread(
+                target=self._warm, args=(self._index,), name="tidings-index-warm", daemon=True
+            ).start()
+
+    def _warm(self, view) -> None:
+        try:
+            copy = view.copy()  # read-only on the view: searches go on meanwhile
+        except Exception as exc:  # the view stays; a change copies it then
+            log.warning("could not load vector index %s into memory: %s", self.path, exc)
+            return
+        copy.expansion_search = self.expansion
+        with self._mutex:
+            if self._index is view:  # not replaced or changed meanwhile
+                self._index, self.viewed = copy, False
 
     # -- files -------------------------------------------------------------------------
 
