@@ -1,0 +1,214 @@
+"""What the reader site lists: stories ranked for the front page, a story's timeline and folded
+copies, filtered and paged search, outlets, and the per-source excerpt policy. Reads through
+the Store contract and the engine's own search; no SQL here."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .models import Article, Hit, Story
+
+POOL = 200  # recent stories considered for the front page
+SEARCH_WINDOW = 1000  # hits a filtered search pages through
+
+
+@dataclass
+class RankedStory:
+    story: Story
+    lead: Article | None
+    sources: int
+    burst: int
+    score: float
+
+
+@dataclass
+class Bin:
+    start: datetime
+    end: datetime
+    originals: int = 0
+    copies: int = 0
+
+
+@dataclass
+class StoryPage:
+    story: Story
+    copies: dict[int, list[Article]]  # original id -> its copies, time order
+    sources: list[str]  # every outlet that covered it, first to cover first
+    bins: list[Bin]
+
+
+@dataclass
+class SearchPage:
+    hits: list[Hit]
+    total: int  # matches within the search window
+    capped: bool  # more might exist beyond the window
+    page: int
+    pages: int
+    filters: dict = field(default_factory=dict)
+
+
+def _when(article: Article) -> datetime | None:
+    when = article.published or article.fetched
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+def story_score(story: Story, sources: int, burst: int, now: datetime) -> float:
+    """Recency × (size + outlets + velocity): a story that many outlets covered and that grew
+    quickly just before its latest article ranks above a big story that went quiet."""
+    last = story.last_seen or now
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    age_hours = max((now - last).total_seconds() / 3600.0, 0.0)
+    weight = math.log2(1 + story.size) + math.log2(1 + sources) + 0.5 * burst
+    return weight / (1.0 + age_hours / 24.0) ** 1.5
+
+
+def timeline(
+    articles: list[Article], copies: dict[int, list[Article]], bins: int = 12
+) -> list[Bin]:
+    """Articles (and copies) over time in equal bins from the first to the last report."""
+    times = [(w, False) for a in articles if (w := _when(a))]
+    times += [(w, True) for cs in copies.values() for c in cs if (w := _when(c))]
+    if not times:
+        return []
+    first, last = min(t for t, _ in times), max(t for t, _ in times)
+    span = max((last - first).total_seconds(), 3600.0)
+    step = span / bins
+    out = [
+        Bin(first + timedelta(seconds=i * step), first + timedelta(seconds=(i + 1) * step))
+        for i in range(bins)
+    ]
+    for when, is_copy in times:
+        slot = out[min(int((when - first).total_seconds() / step), bins - 1)]
+        if is_copy:
+            slot.copies += 1
+        else:
+            slot.originals += 1
+    return out
+
+
+class Listing:
+    def __init__(self, store, search, visits=None, excerpt_sources: str = ""):
+        self.store = store
+        self._search = search  # Engine.search
+        self.visits = visits  # readers.VisitCounter
+        self.excerpt_sources = {s.strip().lower() for s in excerpt_sources.split(",") if s.strip()}
+
+    def ranked_stories(self, limit: int = 12, now: datetime | None = None) -> list[RankedStory]:
+        now = now or datetime.now(UTC)
+        pool = self.store.stories(POOL, 0, 1)
+        summaries = self.store.story_summaries([s.id for s in pool])
+        ranked = []
+        for story in pool:
+            info = summaries.get(story.id, {})
+            sources, burst = info.get("sources", 0), info.get("burst", 0)
+            ranked.append(
+                RankedStory(
+                    story, info.get("lead"), sources, burst, story_score(story, sources, burst, now)
+                )
+            )
+        ranked.sort(key=lambda r: (-r.score, -r.story.id))
+        return ranked[:limit]
+
+    def story_page(self, story_id: int) -> StoryPage | None:
+        story = self.store.story(story_id)
+        if story is None:
+            return None
+        story.articles = self.store.story_articles(story_id)
+        copies = self.store.copies([a.id for a in story.articles])
+        for cs in copies.values():
+            cs.sort(key=lambda c: (_when(c) or datetime.max.replace(tzinfo=UTC), c.id))
+        dated = [(a, _when(a)) for a in story.articles]
+        dated += [(c, _when(c)) for cs in copies.values() for c in cs]
+        dated.sort(key=lambda p: (p[1] or datetime.max.replace(tzinfo=UTC), p[0].id))
+        sources = list(dict.fromkeys(a.source for a, _ in dated if a.source))
+        return StoryPage(story, copies, sources, timeline(story.articles, copies))
+
+    def more_on_story(self, article: Article, limit: int = 8) -> list[Article]:
+        if article.story_id is None:
+            return []
+        others = [a for a in self.store.story_articles(article.story_id) if a.id != article.id]
+        for a in others:
+            a.text = ""
+        return others[-limit:][::-1]  # the latest reports first
+
+    def shows_excerpt_only(self, article: Article) -> bool:
+        return (article.source or "").strip().lower() in self.excerpt_sources
+
+    def search(
+        self,
+        query: str,
+        mode: str = "hybrid",
+        *,
+        source: str | None = None,
+        story_id: int | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> SearchPage:
+        """A page of search results narrowed by outlet (an original's or a copy's), story
+        and publication date range (inclusive days)."""
+        filters = {
+            "source": source,
+            "story_id": story_id,
+            "date_from": date_from,
+            "date_to": date_to,
+        }
+        page = max(page, 1)
+        if not query.strip():
+            return SearchPage([], 0, False, 1, 0, filters)
+        filtered = any(v is not None for v in filters.values())
+        window = SEARCH_WINDOW if filtered else min(page * per_page + 1, SEARCH_WINDOW)
+        hits = self._search(query, mode=mode, limit=window)
+        found_all = len(hits) < window
+        if filtered:
+            hits = [h for h in hits if self._matches(h, source, story_id, date_from, date_to)]
+        total = len(hits)
+        pages = max(math.ceil(total / per_page), 1)
+        shown = hits[(page - 1) * per_page : page * per_page]
+        if not filtered and not found_all:  # unfiltered: only what this page needed was fetched
+            pages = page + 1
+        return SearchPage(shown, total, not found_all, page, pages, filters)
+
+    @staticmethod
+    def _matches(hit: Hit, source, story_id, date_from, date_to) -> bool:
+        a = hit.article
+        if source and source.lower() not in {
+            s.lower() for s in [a.source or "", *hit.also_published_by]
+        }:
+            return False
+        if story_id is not None and a.story_id != story_id:
+            return False
+        when = _when(a)
+        if date_from is not None and (when is None or when < date_from):
+            return False
+        return not (date_to is not None and (when is None or when >= date_to + timedelta(days=1)))
+
+    def trending(self, limit: int = 8) -> list[tuple[Article, int]]:
+        """The most visited articles of the last 24 hours, with their visits."""
+        if self.visits is None:
+            return []
+        counted = self.visits.trending(limit)
+        found = self.store.articles([i for i, _ in counted], text=False)
+        return [(found[i], n) for i, n in counted if i in found]
+
+    def articles(self, ids: list[int]) -> list[Article]:
+        """Articles by id (without their text), in the order given."""
+        found = self.store.articles(ids, text=False)
+        return [found[i] for i in ids if i in found]
+
+    def story_header(self, story_id: int | None) -> Story | None:
+        """A story without its articles."""
+        return self.store.story(story_id) if story_id is not None else None
+
+    def outlets(self) -> list[dict]:
+        return self.store.outlets()
+
+    def feeds(self) -> list[dict]:
+        """The subscribed feeds with their last check and error."""
+        return self.store.sources()
