@@ -330,3 +330,23 @@ def test_marks_and_mark_story_read(store, tmp_path):
     assert [a.id for a in readers.marks.listed(ada, "starred")] == [ids[0]]
     with pytest.raises(ValueError):
         readers.marks.set(ada, ids, "deleted")
+
+
+def test_sources_with_an_excerpt_policy_show_an_excerpt_only(store, tmp_path):
+    from tidings.listing import Listing
+
+    listing = Listing(store, search=None, excerpt_sources=" Paywall Times , Other ")
+    assert listing.shows_excerpt_only(Article(url="u", source="paywall times"))
+    assert not listing.shows_excerpt_only(Article(url="u", source="Open Daily"))
+    assert not listing.shows_excerpt_only(Article(url="u", source=None))
+
+
+def test_a_comment_on_a_copy_goes_to_its_original(store, tmp_path):
+    readers = make_readers(store, tmp_path, comment_moderation="none")
+    original = stored_article(store, 1)
+    with store.transaction() as tx:
+        copy = store.insert_article(
+            tx, Article(url="https://copy.example/1", title="T1", text="x", content_hash="h1",
+                        duplicate_of=original), "copy")
+    readers.comments.post(copy, "On the copy", client="a")
+    assert [c.body for c in readers.comments.for_article(original)] == ["On the copy"]

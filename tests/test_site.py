@@ -58,7 +58,8 @@ def test_front_page_ranks_stories_with_their_lead_and_sources(site):
     stories = re.findall(r'<li class="story">(.*?)</li>', page, re.S)
     assert len(stories) >= 5
     first = stories[0]
-    assert re.search(r'href="/story/\d+"', first) and "Lead:" in first
+    assert re.search(r'href="/story/\d+"', first) and re.search(r'href="/article/\d+"', first)
+    assert "Lead:" in first or "First reported by" in first
     assert re.search(r"\d+ sources", first) and "updated" in first
     assert 'id="latest"' in page and 'id="trending"' in page
 
@@ -333,3 +334,14 @@ def test_admin_adds_feeds_imports_opml_and_manages_accounts(site):
         assert admin.submit("/admin", "/admin/accounts/remove", name="newreader"
                             ).status_code == 303
     assert "newreader" not in [a.name for a in site.engine.readers.accounts.list()]
+
+
+def test_an_excerpt_only_source_shows_an_excerpt_and_the_link(site, monkeypatch):
+    ferry = site.article_id(FERRY)
+    full = site.engine.store.article(ferry).text
+    monkeypatch.setattr(site.engine.listing, "excerpt_sources", {"meridian wire"})
+    with client(site) as c:
+        page = c.get(f"/article/{ferry}").text
+    assert "read the full text at the source" in page and f'href="{FERRY}"' in page
+    last_paragraph = full.split("\n\n")[-1][:80]
+    assert last_paragraph not in page

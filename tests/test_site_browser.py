@@ -282,6 +282,8 @@ def test_no_console_errors_and_no_serious_accessibility_violations(site, context
                 ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target).join(' | '))"
             )
             problems += [f"{scheme} {path}: {v}" for v in result]
+            if scheme == "light":
+                shot(normal, "page" + re.sub(r"[^a-z0-9]+", "-", path).rstrip("-"))
         if scheme == "dark":
             normal.goto(site.url + "/")
             shot(normal, "front-dark")

@@ -161,6 +161,8 @@ def test_story_articles_in_time_order_originals_only(store):
         early = store.insert_article(tx, article(1, story_id=story), "k1", [], unit(1))
         store.insert_article(tx, article(7, story_id=story, duplicate_of=early), "k7", [], None)
     assert [a.id for a in store.story_articles(story)] == [early, late]
+    summaries = store.story_articles(story, text=False)
+    assert [a.id for a in summaries] == [early, late] and {a.text for a in summaries} == {""}
     assert store.story_ids([late, early]) == {story}
 
 

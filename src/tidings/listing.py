@@ -5,6 +5,8 @@ the Store contract and the engine's own search; no SQL here."""
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,7 @@ from .models import Article, Hit, Story
 
 POOL = 200  # recent stories considered for the front page
 SEARCH_WINDOW = 1000  # hits a filtered search pages through
+FRONT_SECONDS = 10.0  # the front page's ranking and counts are recomputed this often at most
 
 
 @dataclass
@@ -97,6 +100,29 @@ class Listing:
         self._search = search  # Engine.search
         self.visits = visits  # readers.VisitCounter
         self.excerpt_sources = {s.strip().lower() for s in excerpt_sources.split(",") if s.strip()}
+        self._cache: dict[str, tuple[float, object]] = {}
+        self._cache_lock = threading.Lock()
+
+    def _cached(self, key: str, compute):
+        """What the front page shows for everyone changes only with ingest: computing it
+        once per FRONT_SECONDS keeps a busy front page off the database."""
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None and now - hit[0] < FRONT_SECONDS:
+                return hit[1]
+        value = compute()
+        with self._cache_lock:
+            self._cache[key] = (now, value)
+        return value
+
+    def front_stories(self, limit: int = 12) -> list[RankedStory]:
+        """ranked_stories(), recomputed at most every FRONT_SECONDS."""
+        return self._cached(f"stories:{limit}", lambda: self.ranked_stories(limit))
+
+    def counts(self) -> dict:
+        """The database's counts (articles, copies, stories), at most FRONT_SECONDS old."""
+        return self._cached("counts", self.store.counts)
 
     def ranked_stories(self, limit: int = 12, now: datetime | None = None) -> list[RankedStory]:
         now = now or datetime.now(UTC)
@@ -118,7 +144,7 @@ class Listing:
         story = self.store.story(story_id)
         if story is None:
             return None
-        story.articles = self.store.story_articles(story_id)
+        story.articles = self.store.story_articles(story_id, text=False)
         copies = self.store.copies([a.id for a in story.articles])
         for cs in copies.values():
             cs.sort(key=lambda c: (_when(c) or datetime.max.replace(tzinfo=UTC), c.id))
@@ -131,9 +157,10 @@ class Listing:
     def more_on_story(self, article: Article, limit: int = 8) -> list[Article]:
         if article.story_id is None:
             return []
-        others = [a for a in self.store.story_articles(article.story_id) if a.id != article.id]
-        for a in others:
-            a.text = ""
+        others = [
+            a for a in self.store.story_articles(article.story_id, text=False)
+            if a.id != article.id
+        ]
         return others[-limit:][::-1]  # the latest reports first
 
     def shows_excerpt_only(self, article: Article) -> bool:

@@ -105,6 +105,8 @@ class Comments:
             and not self.store.commenter_approved(commenter)
         )
         status = "pending" if held else "approved"
+        if 0 < article_id < 2**63:
+            article_id = self.store.root_of(article_id)  # a copy's comments go to its original
         comment = Comment(
             article_id=article_id,
             author=name,

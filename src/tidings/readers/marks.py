@@ -19,7 +19,7 @@ class Marks:
         return self.store.set_marks(account.id, list(article_ids), mark, on)
 
     def mark_story_read(self, account: Account, story_id: int) -> int:
-        ids = [a.id for a in self.store.story_articles(story_id)]
+        ids = [a.id for a in self.store.story_articles(story_id, text=False)]
         return self.set(account, ids, "read") if ids else 0
 
     def of(self, account: Account | None, article_ids: Sequence[int]) -> dict[int, set[str]]:

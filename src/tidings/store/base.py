@@ -234,7 +234,8 @@ class Store(abc.ABC):
     def story(self, story_id: int) -> Story | None: ...
 
     @abc.abstractmethod
-    def story_articles(self, story_id: int) -> list[Article]: ...
+    def story_articles(self, story_id: int, text: bool = True) -> list[Article]:
+        """A story's originals in time order (without their text when `text` is False)."""
 
     # -- sources -----------------------------------------------------------------------
 

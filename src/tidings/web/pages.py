@@ -36,7 +36,7 @@ def decorate(request: Request, articles) -> dict:
 @router.get("/")
 def front(request: Request):
     engine = _engine(request)
-    ranked = engine.listing.ranked_stories(12)
+    ranked = engine.listing.front_stories(12)
     latest = engine.latest(15)
     trending = engine.listing.trending(8)
     leads = [r.lead for r in ranked if r.lead is not None]
@@ -47,7 +47,7 @@ def front(request: Request):
         ranked=ranked,
         latest=latest,
         trending=trending,
-        stats=engine.stats(),
+        stats=engine.listing.counts(),
         **decorate(request, listed),
     )
 

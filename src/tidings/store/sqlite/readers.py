@@ -350,7 +350,9 @@ class ReaderQueries:
         ):
             out[row[0]]["sources"] = row[1]
         for row in db.execute(
-            f"SELECT a.story_id, count(*) FROM articles a JOIN stories s ON s.id = a.story_id "
+            # by story: the planner would otherwise walk every original (duplicate_of IS NULL)
+            f"SELECT a.story_id, count(*) FROM articles a INDEXED BY articles_story "
+            f"JOIN stories s ON s.id = a.story_id "
             f"WHERE a.story_id IN ({marks(ids)}) AND a.duplicate_of IS NULL "
             f"AND julianday({key}) >= julianday(s.last_seen) - ? / 24.0 GROUP BY a.story_id",
             [*ids, burst_hours],
