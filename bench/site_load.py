@@ -63,7 +63,9 @@ def run_wrk(url: str, script: str, seconds: int, connections: int, threads: int)
         capture_output=True, text=True, check=True,
     ).stdout
     Path(fh.name).unlink()
-    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.M))
+    if "99" not in latency:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
     return {
@@ -123,8 +125,11 @@ def main() -> None:
                "connections": args.connections}
 
     before = sum(total for total, _ in counts(ids).values())
-    lua = ARTICLE_LUA % (",".join(map(str, ids)), 1)
-    run_wrk(base, lua, 3, args.connections, args.threads)  # warm-up (counted too)
+    # a new seed per run: the same user agents again would be repeat views (not counted)
+    seed = int(time.time())
+    run_wrk(base, ARTICLE_LUA % (",".join(map(str, ids)), seed), 3, args.connections,
+            args.threads)  # warm-up (counted too)
+    lua = ARTICLE_LUA % (",".join(map(str, ids)), seed + 1)
     warm = sum(total for total, _ in counts(ids).values())
     results["article"] = run_wrk(base, lua, args.seconds, args.connections, args.threads)
     engine.readers.visits.flush()

@@ -102,18 +102,26 @@ class Listing:
         self.excerpt_sources = {s.strip().lower() for s in excerpt_sources.split(",") if s.strip()}
         self._cache: dict[str, tuple[float, object]] = {}
         self._cache_lock = threading.Lock()
+        self._refreshing: set[str] = set()
 
     def _cached(self, key: str, compute):
-        """What the front page shows for everyone changes only with ingest: computing it
-        once per FRONT_SECONDS keeps a busy front page off the database."""
+        """What the front page shows everyone changes slowly: computing it once per
+        FRONT_SECONDS keeps a busy front page off the database. One request recomputes a
+        stale value while the others keep getting the previous one."""
         now = time.monotonic()
         with self._cache_lock:
             hit = self._cache.get(key)
-            if hit is not None and now - hit[0] < FRONT_SECONDS:
+            fresh = hit is not None and now - hit[0] < FRONT_SECONDS
+            if fresh or (hit is not None and key in self._refreshing):
                 return hit[1]
-        value = compute()
-        with self._cache_lock:
-            self._cache[key] = (now, value)
+            self._refreshing.add(key)
+        try:
+            value = compute()
+            with self._cache_lock:
+                self._cache[key] = (time.monotonic(), value)
+        finally:
+            with self._cache_lock:
+                self._refreshing.discard(key)
         return value
 
     def front_stories(self, limit: int = 12) -> list[RankedStory]:
@@ -217,9 +225,13 @@ class Listing:
         return not (date_to is not None and (when is None or when >= date_to + timedelta(days=1)))
 
     def trending(self, limit: int = 8) -> list[tuple[Article, int]]:
-        """The most visited articles of the last 24 hours, with their visits."""
+        """The most visited articles of the last 24 hours, with their visits (at most
+        FRONT_SECONDS old)."""
         if self.visits is None:
             return []
+        return self._cached(f"trending:{limit}", lambda: self._trending(limit))
+
+    def _trending(self, limit: int) -> list[tuple[Article, int]]:
         counted = self.visits.trending(limit)
         found = self.store.articles([i for i, _ in counted], text=False)
         return [(found[i], n) for i, n in counted if i in found]
