@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--pages", default="article,front,search",
+                        help="Which pages to load, comma-separated.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -124,35 +126,40 @@ def main() -> None:
     results = {"articles": engine.stats()["articles"], "seconds": args.seconds,
                "connections": args.connections}
 
+    pages = args.pages.split(",")
     before = sum(total for total, _ in counts(ids).values())
     # a new seed per run: the same user agents again would be repeat views (not counted)
     seed = int(time.time())
-    run_wrk(base, ARTICLE_LUA % (",".join(map(str, ids)), seed), 3, args.connections,
-            args.threads)  # warm-up (counted too)
-    lua = ARTICLE_LUA % (",".join(map(str, ids)), seed + 1)
-    warm = sum(total for total, _ in counts(ids).values())
-    results["article"] = run_wrk(base, lua, args.seconds, args.connections, args.threads)
-    engine.readers.visits.flush()
-    after = sum(total for total, _ in counts(ids).values())
-    results["article"]["visits_counted"] = after - warm
-    results["article"]["visits_counted_incl_warmup"] = after - before
-
-    results["front"] = run_wrk(base, PATHS_LUA % ('"/"', 2), args.seconds, args.connections,
-                               args.threads)
-    search_paths = ",".join(json.dumps("/search?q=" + q.replace(" ", "+")) for q in queries)
-    results["search"] = run_wrk(base, PATHS_LUA % (search_paths, 3), args.seconds,
-                                args.connections, args.threads)
+    if "article" in pages:
+        run_wrk(base, ARTICLE_LUA % (",".join(map(str, ids)), seed), 3, args.connections,
+                args.threads)  # warm-up (counted too)
+        lua = ARTICLE_LUA % (",".join(map(str, ids)), seed + 1)
+        warm = sum(total for total, _ in counts(ids).values())
+        results["article"] = run_wrk(base, lua, args.seconds, args.connections, args.threads)
+        engine.readers.visits.flush()
+        after = sum(total for total, _ in counts(ids).values())
+        results["article"]["visits_counted"] = after - warm
+        results["article"]["visits_counted_incl_warmup"] = after - before
+    if "front" in pages:
+        run_wrk(base, PATHS_LUA % ('"/"', 2), 2, args.connections, args.threads)  # warm-up
+        results["front"] = run_wrk(base, PATHS_LUA % ('"/"', 2), args.seconds,
+                                   args.connections, args.threads)
+    if "search" in pages:
+        search_paths = ",".join(json.dumps("/search?q=" + q.replace(" ", "+")) for q in queries)
+        results["search"] = run_wrk(base, PATHS_LUA % (search_paths, 3), args.seconds,
+                                    args.connections, args.threads)
     server.should_exit = True
     thread.join(timeout=10)
     engine.close()
     print(json.dumps(results, indent=1))
-    for page in ("article", "front", "search"):
+    for page in pages:
         r = results[page]
         print(f"{page:<8} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p90 "
               f"{r['p90_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  ({r['requests']} requests, "
               f"{r['non_2xx']} non-2xx)")
-    print(f"visits counted during the article run: {results['article']['visits_counted']} "
-          f"for {results['article']['requests']} completed requests")
+    if "article" in pages:
+        print(f"visits counted during the article run: {results['article']['visits_counted']}"
+              f" for {results['article']['requests']} completed requests")
 
 
 if __name__ == "__main__":
