@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch.set_num_threads for the query model (0: torch's default).")
     parser.add_argument("--pages", default="article,front,search",
                         help="Which pages to load, comma-separated.")
     args = parser.parse_args()
@@ -100,6 +102,10 @@ def main() -> None:
     from tidings.engine import Engine
     from tidings.settings import Settings
 
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     bulk = json.loads((args.data_dir / "bulk.json").read_text())
     rng = np.random.default_rng(11)
     sample = sample_originals(args.data_dir / "tidings.db", 2000, rng)
