@@ -350,3 +350,23 @@ def test_a_comment_on_a_copy_goes_to_its_original(store, tmp_path):
                         duplicate_of=original), "copy")
     readers.comments.post(copy, "On the copy", client="a")
     assert [c.body for c in readers.comments.for_article(original)] == ["On the copy"]
+
+
+def test_related_lists_are_reused_only_while_the_index_is_unchanged(store, monkeypatch):
+    from tidings import listing as listing_module
+    from tidings.listing import Listing
+
+    calls, size = [], [10]
+    listing = Listing(store, search=None, related=lambda i, n: calls.append(i) or [i * 10],
+                      index_size=lambda: size[0])
+    assert listing.related(1) == [10] and listing.related(1) == [10] and calls == [1]
+    size[0] = 11  # an article was added: related lists may have changed
+    assert listing.related(1) == [10] and calls == [1, 1]
+    monkeypatch.setattr(listing_module, "RELATED_SECONDS", 0.0)  # and they age out
+    listing.related(1)
+    assert calls == [1, 1, 1]
+    monkeypatch.setattr(listing_module, "RELATED_CACHED", 2)
+    monkeypatch.setattr(listing_module, "RELATED_SECONDS", 60.0)
+    for i in (2, 3, 4):
+        listing.related(i)
+    assert len(listing._related_cache) == 2

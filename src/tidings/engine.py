@@ -70,7 +70,10 @@ class Engine:
         self.related_finder = Related(self.store, self.vectors, s.related_limit)
         # people and their state; what the reader site lists
         self.readers = Readers(self.store, s)
-        self.listing = Listing(self.store, self.search, self.readers.visits, s.excerpt_sources)
+        self.listing = Listing(
+            self.store, self.search, self.readers.visits, s.excerpt_sources,
+            related=self.related, index_size=lambda: len(self.vectors),
+        )
         if check_model:
             self.model.check()
 

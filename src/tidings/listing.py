@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,8 @@ from .models import Article, Hit, Story
 POOL = 200  # recent stories considered for the front page
 SEARCH_WINDOW = 1000  # hits a filtered search pages through
 FRONT_SECONDS = 10.0  # the front page's ranking and counts are recomputed this often at most
+RELATED_SECONDS = 30.0  # an article page's related list is reused this long while the index
+RELATED_CACHED = 20_000  # holds as many vectors; at most this many lists are kept
 
 
 @dataclass
@@ -95,9 +98,15 @@ def timeline(
 
 
 class Listing:
-    def __init__(self, store, search, visits=None, excerpt_sources: str = ""):
+    def __init__(self, store, search, visits=None, excerpt_sources: str = "", related=None,
+                 index_size=None):
         self.store = store
         self._search = search  # Engine.search
+        self._related = related  # Engine.related
+        self._index_size = index_size or (lambda: 0)  # vectors in the index now
+        self._related_cache: OrderedDict[tuple[int, int], tuple[float, int, list[Hit]]] = (
+            OrderedDict()
+        )
         self.visits = visits  # readers.VisitCounter
         self.excerpt_sources = {s.strip().lower() for s in excerpt_sources.split(",") if s.strip()}
         self._cache: dict[str, tuple[float, object]] = {}
@@ -123,6 +132,23 @@ class Listing:
             with self._cache_lock:
                 self._refreshing.discard(key)
         return value
+
+    def related(self, article_id: int, limit: int = 6) -> list[Hit]:
+        """Engine.related for an article page, reused for RELATED_SECONDS as long as the index
+        holds as many vectors (a popular article is not searched for on every view)."""
+        now, size = time.monotonic(), self._index_size()
+        key = (article_id, limit)
+        with self._cache_lock:
+            hit = self._related_cache.get(key)
+            if hit is not None and hit[1] == size and now - hit[0] < RELATED_SECONDS:
+                self._related_cache.move_to_end(key)
+                return hit[2]
+        found = self._related(article_id, limit)
+        with self._cache_lock:
+            self._related_cache[key] = (now, self._index_size(), found)
+            while len(self._related_cache) > RELATED_CACHED:
+                self._related_cache.popitem(last=False)
+        return found
 
     def front_stories(self, limit: int = 12) -> list[RankedStory]:
         """ranked_stories(), recomputed at most every FRONT_SECONDS."""

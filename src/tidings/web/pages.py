@@ -74,7 +74,7 @@ def article(request: Request, article_id: Id):
         key = f"account:{who.account.id}" if who.account else f"{who.client}|{who.user_agent}"
         engine.readers.visits.record(original.id, key)
     total, today = engine.readers.visits.counts([original.id])[original.id]
-    related = engine.related(original.id, 6)
+    related = engine.listing.related(original.id, 6)
     more = engine.listing.more_on_story(original)
     story = engine.listing.story_header(original.story_id)
     listed = [original, *[h.article for h in related], *more]
