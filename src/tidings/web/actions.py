@@ -3,23 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Request
 
 from ..readers import AccountError, CommentError, RateLimited
 from .context import SESSION_COOKIE, visitor
-from .forms import checked_form, local_path, need_account, redirect
+from .forms import Id, checked_form, field, local_path, need_account, redirect
 from .render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-def _text(form, name: str, limit: int = 10_000) -> str:
-    value = form.get(name, "")
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def _sign_in(request: Request, account):
@@ -33,8 +24,8 @@ def _sign_in(request: Request, account):
 async def login(request: Request):
     form = await checked_form(request)
     engine, who = request.app.state.engine, visitor(request)
-    name, password = _text(form, "name", 100), _text(form, "password", 4096)
-    target = local_path(_text(form, "next", 500))
+    name, password = field(form, "name", 100), field(form, "password", 4096)
+    target = local_path(field(form, "next", 500))
     try:
         account = engine.readers.accounts.authenticate(name, password, who.client)
     except RateLimited as exc:
@@ -71,9 +62,9 @@ async def logout(request: Request):
 async def setup(request: Request):
     form = await checked_form(request)
     engine = request.app.state.engine
-    token = _text(form, "token", 200)
-    name, password = _text(form, "name", 100), _text(form, "password", 4096)
-    if password != _text(form, "password2", 4096):
+    token = field(form, "token", 200)
+    name, password = field(form, "name", 100), field(form, "password", 4096)
+    if password != field(form, "password2", 4096):
         return render(request, "setup.html", 400, token=token, error="The passwords differ.")
     try:
         account = engine.readers.accounts.complete_setup(token, name, password)
@@ -88,17 +79,17 @@ async def mark(request: Request, article_id: Id):
     form = await checked_form(request)
     who = need_account(request)
     engine = request.app.state.engine
-    which = _text(form, "mark", 20)
+    which = field(form, "mark", 20)
     if which not in ("read", "starred", "saved"):
         raise HTTPException(400, "Unknown mark.")
-    on = _text(form, "on", 5) == "1"
+    on = field(form, "on", 5) == "1"
     engine.readers.marks.set(who.account, [article_id], which, on)
     if is_htmx(request):
         marks = engine.readers.marks.of(who.account, [article_id])
         return render(
             request, "_marks.html", article_id=article_id, marks=marks.get(article_id, set())
         )
-    return redirect(who, local_path(_text(form, "next", 500), f"/article/{article_id}"))
+    return redirect(who, local_path(field(form, "next", 500), f"/article/{article_id}"))
 
 
 @router.post("/story/{story_id}/read")
@@ -106,24 +97,24 @@ async def story_read(request: Request, story_id: Id):
     form = await checked_form(request)
     who = need_account(request)
     request.app.state.engine.readers.marks.mark_story_read(who.account, story_id)
-    return redirect(who, local_path(_text(form, "next", 500), f"/story/{story_id}"))
+    return redirect(who, local_path(field(form, "next", 500), f"/story/{story_id}"))
 
 
 @router.post("/article/{article_id}/comments")
 async def comment(request: Request, article_id: Id):
     form = await checked_form(request)
     engine, who = request.app.state.engine, visitor(request)
-    parent = _text(form, "parent", 20)
+    parent = field(form, "parent", 20)
     try:
         posted = engine.readers.comments.post(
             article_id,
-            _text(form, "body", engine.settings.comment_max_length + 1),
+            field(form, "body", engine.settings.comment_max_length + 1),
             client=who.client,
             account=who.account,
-            author=_text(form, "author", 200),
+            author=field(form, "author", 200),
             commenter_token=who.visitor_token,
             parent_id=int(parent) if parent.isdigit() and len(parent) < 19 else None,
-            honeypot=_text(form, "website", 500),
+            honeypot=field(form, "website", 500),
         )
     except RateLimited as exc:
         raise HTTPException(

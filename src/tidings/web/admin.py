@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Request
 
 from ..readers import AccountError
 from ..sources.subscribe import SubscribeError
-from .forms import MAX_UPLOAD_BYTES, checked_form, need_admin, redirect
+from .forms import MAX_UPLOAD_BYTES, Id, checked_form, field, need_admin, redirect
 from .render import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-MAX_ID = 2**63 - 1
-
-
-def _text(form, name: str, limit: int = 4096) -> str:
-    value = form.get(name, "")
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def _page(request: Request, status: int = 200, message: str = "", error: str = ""):
@@ -44,11 +36,11 @@ def admin(request: Request):
 
 
 @router.post("/comments/{comment_id}")
-async def moderate(request: Request, comment_id: Annotated[int, Path(ge=1, le=MAX_ID)]):
+async def moderate(request: Request, comment_id: Id):
     form = await checked_form(request)
     who = need_admin(request)
     comments = request.app.state.engine.readers.comments
-    action = _text(form, "action", 20)
+    action = field(form, "action", 20)
     done = {"approve": comments.approve, "reject": comments.reject, "delete": comments.delete}.get(
         action
     )
@@ -64,7 +56,7 @@ async def add_feed(request: Request):
     form = await checked_form(request)
     who = need_admin(request)
     try:
-        request.app.state.engine.add_feed(_text(form, "url"), _text(form, "title", 300))
+        request.app.state.engine.add_feed(field(form, "url", 4096), field(form, "title", 300))
     except SubscribeError as exc:
         return _page(request, 400, error=f"Feed not added: {exc}.")
     return redirect(who, "/admin?done=feed+added#feeds")
@@ -100,7 +92,9 @@ async def add_account(request: Request):
     who = need_admin(request)
     try:
         request.app.state.engine.readers.accounts.add(
-            _text(form, "name", 100), _text(form, "password"), admin=_text(form, "role") == "admin"
+            field(form, "name", 100),
+            field(form, "password", 4096),
+            admin=field(form, "role") == "admin",
         )
     except AccountError as exc:
         return _page(request, 400, error=f"Account not added: {exc}.")
@@ -111,7 +105,7 @@ async def add_account(request: Request):
 async def remove_account(request: Request):
     form = await checked_form(request)
     who = need_admin(request)
-    name = _text(form, "name", 100)
+    name = field(form, "name", 100)
     if who.account and name.lower() == who.account.name.lower():
         return _page(request, 400, error="You cannot remove your own account here.")
     if not request.app.state.engine.readers.accounts.remove(name):

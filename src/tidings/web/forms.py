@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
 
+from ..api.deps import MAX_INT
 from .context import Visitor, finish, visitor
 
+# a stored id is a positive signed 64-bit integer; anything else is a 400, not a 500
+Id = Annotated[int, Path(ge=1, le=MAX_INT)]
 MAX_FORM_BYTES = 64 * 1024
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
@@ -43,6 +47,12 @@ async def checked_form(request: Request, max_bytes: int = MAX_FORM_BYTES):
         await form.close()
         raise HTTPException(403, "This form has expired. Go back, reload the page and try again.")
     return form
+
+
+def field(form, name: str, limit: int = 10_000) -> str:
+    """A text field of a posted form, cut to `limit` characters ("" when absent or a file)."""
+    value = form.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def redirect(who: Visitor, target: str) -> RedirectResponse:

@@ -6,16 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
 from ..readers import is_person
 from .context import visitor
+from .forms import Id
 from .render import render
 
 router = APIRouter(include_in_schema=False)
-MAX_ID = 2**63 - 1
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _engine(request: Request):
