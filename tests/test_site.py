@@ -237,6 +237,8 @@ def test_repeat_views_and_prefetches_count_once(site):
             c.get(f"/article/{article}")
         c.get(f"/article/{article}", headers={"sec-purpose": "prefetch",
                                               "user-agent": f"{BROWSER_UA} prefetcher"})
+        head = c.head(f"/article/{article}", headers={"user-agent": f"{BROWSER_UA} head-check"})
+        assert head.status_code == 200 and head.content == b""  # a HEAD is not a visit
     assert counts([article])[article] == (before[0] + 1, before[1] + 1)
 
 
@@ -345,3 +347,13 @@ def test_an_excerpt_only_source_shows_an_excerpt_and_the_link(site, monkeypatch)
     assert "read the full text at the source" in page and f'href="{FERRY}"' in page
     last_paragraph = full.split("\n\n")[-1][:80]
     assert last_paragraph not in page
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)", "/story/1"])
+def test_sign_in_redirects_only_within_the_site(site, target):
+    with client(site) as c:
+        response = c.submit("/login", "/login", name=SITE_READER[0], password=SITE_READER[1],
+                            next=target)
+    assert response.status_code == 303
+    assert response.headers["location"] == (target if target == "/story/1" else "/")

@@ -32,7 +32,7 @@ def decorate(request: Request, articles) -> dict:
     }
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 def front(request: Request):
     engine = _engine(request)
     ranked = engine.listing.front_stories(12)
@@ -51,7 +51,7 @@ def front(request: Request):
     )
 
 
-@router.get("/story/{story_id}")
+@router.api_route("/story/{story_id}", methods=["GET", "HEAD"])
 def story(request: Request, story_id: Id):
     engine = _engine(request)
     page = engine.listing.story_page(story_id)
@@ -60,7 +60,7 @@ def story(request: Request, story_id: Id):
     return render(request, "story.html", page=page, **decorate(request, page.story.articles))
 
 
-@router.get("/article/{article_id}")
+@router.api_route("/article/{article_id}", methods=["GET", "HEAD"])
 def article(request: Request, article_id: Id):
     engine, who = _engine(request), visitor(request)
     found = engine.article(article_id)
@@ -104,7 +104,7 @@ def _day(value: str | None, name: str) -> datetime | None:
         raise HTTPException(400, f"The {name} date must look like 2026-11-03.") from None
 
 
-@router.get("/search")
+@router.api_route("/search", methods=["GET", "HEAD"])
 def search(
     request: Request,
     q: Annotated[str, Query(max_length=500)] = "",
@@ -143,7 +143,7 @@ def search(
     )
 
 
-@router.get("/sources")
+@router.api_route("/sources", methods=["GET", "HEAD"])
 def sources(request: Request):
     engine = _engine(request)
     return render(
@@ -151,9 +151,9 @@ def sources(request: Request):
     )
 
 
-@router.get("/saved")
-@router.get("/starred")
-@router.get("/read")
+@router.api_route("/saved", methods=["GET", "HEAD"])
+@router.api_route("/starred", methods=["GET", "HEAD"])
+@router.api_route("/read", methods=["GET", "HEAD"])
 def marked(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1):
     engine, who = _engine(request), visitor(request)
     mark = request.url.path.strip("/")
@@ -171,12 +171,12 @@ def marked(request: Request, page: Annotated[int, Query(ge=1, le=10_000)] = 1):
     )
 
 
-@router.get("/login")
+@router.api_route("/login", methods=["GET", "HEAD"])
 def login_page(request: Request, next: str = "/"):
     return render(request, "login.html", next=next if next.startswith("/") else "/", error="")
 
 
-@router.get("/setup")
+@router.api_route("/setup", methods=["GET", "HEAD"])
 def setup_page(request: Request, token: Annotated[str, Query(max_length=200)] = ""):
     engine = _engine(request)
     if not engine.readers.accounts.setup_valid(token) or engine.readers.accounts.has_admin():
@@ -186,12 +186,12 @@ def setup_page(request: Request, token: Annotated[str, Query(max_length=200)] = 
     return render(request, "setup.html", token=token, error="")
 
 
-@router.get("/help")
+@router.api_route("/help", methods=["GET", "HEAD"])
 def help_page(request: Request):
     engine = _engine(request)
     return render(request, "help.html", settings=engine.settings)
 
 
-@router.get("/favicon.ico")
+@router.api_route("/favicon.ico", methods=["GET", "HEAD"])
 def favicon():
     return RedirectResponse("/static/favicon.svg", status_code=301)
