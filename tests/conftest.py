@@ -69,3 +69,71 @@ def serve_directory(root: Path):
 def stop_server(server) -> None:
     server.shutdown()
     server.server_close()
+
+
+# -- the reader site: one database and one live server for the whole session ---------------
+
+SITE_ADMIN = ("editor", "editor password 1")
+SITE_READER = ("reader", "reader password 1")
+
+
+class LiveSite:
+    def __init__(self, url: str, engine, server, thread):
+        self.url = url
+        self.engine = engine
+        self._server = server
+        self._thread = thread
+
+    def article_id(self, url: str) -> int:
+        return self.engine.store.id_by_url(url)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self.engine.close()
+
+
+def start_site(engine) -> LiveSite:
+    """uvicorn on 127.0.0.1 on a free port, in a thread, serving the full app."""
+    import socket
+    import time
+
+    import uvicorn
+
+    from tidings.api import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the site did not start"
+    return LiveSite(f"http://127.0.0.1:{port}", engine, server, thread)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, embedder):
+    """Five demo events (originals + syndicated copies), hostile articles and a hostile JSONL
+    file, an admin and a reader account, served live."""
+    from tidings.engine import Engine
+
+    from .site_corpus import SITE_EVENTS, demo_articles, hostile_articles, hostile_jsonl
+
+    data = tmp_path_factory.mktemp("site")
+    engine = Engine(
+        make_settings(data, comment_rate_limit=1000, login_attempts=1000), embedder=embedder
+    )
+    result = engine.ingest_items(demo_articles(SITE_EVENTS) + hostile_articles())
+    assert not result.failed
+    engine.ingest([str(hostile_jsonl(data / "hostile.jsonl"))])
+    engine.readers.accounts.add(*SITE_ADMIN, admin=True)
+    engine.readers.accounts.add(*SITE_READER)
+    live = start_site(engine)
+    yield live
+    live.stop()

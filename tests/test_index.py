@@ -80,13 +80,16 @@ def test_a_viewed_index_is_copied_into_memory_in_the_background(tmp_path):
     first = UsearchIndex(path, 8)
     first.add(np.arange(1, 501, dtype=np.uint64), vectors)
     first.save()
+    # the same graph answers the same (HNSW is approximate: a top-1 can miss in any index)
+    expected = [first.search(vectors[i], 1)[0][0] for i in range(0, 500, 7)]
+    assert sum(k == i + 1 for k, i in zip(expected, range(0, 500, 7))) >= 65
     opened = UsearchIndex(path, 8)
     found = [opened.search(vectors[i], 1)[0][0] for i in range(0, 500, 7)]
-    assert found == list(range(1, 501, 7))  # searches answer while the copy is made
+    assert found == expected  # searches answer while the copy is made
     deadline = time.monotonic() + 10
     while opened.viewed and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not opened.viewed
-    assert opened.search(vectors[9], 1)[0][0] == 10
+    assert opened.search(vectors[7], 1)[0][0] == expected[1]
     opened.add(np.array([900], dtype=np.uint64), vectors[:1] * -1)
     assert len(opened) == 501

@@ -161,6 +161,8 @@ def test_story_articles_in_time_order_originals_only(store):
         early = store.insert_article(tx, article(1, story_id=story), "k1", [], unit(1))
         store.insert_article(tx, article(7, story_id=story, duplicate_of=early), "k7", [], None)
     assert [a.id for a in store.story_articles(story)] == [early, late]
+    summaries = store.story_articles(story, text=False)
+    assert [a.id for a in summaries] == [early, late] and {a.text for a in summaries} == {""}
     assert store.story_ids([late, early]) == {story}
 
 
@@ -244,3 +246,125 @@ def test_a_merged_story_moves_its_articles_and_leads_to_the_other(store):
     changed = {s.id: s for s in store.story_states(since=seen)}
     assert changed[gone].merged_into == keep and changed[gone].centroid is None
     assert gone not in {s.id for s in store.story_states(active_from=T0 - timedelta(days=1))}
+# -- readers -------------------------------------------------------------------------------
+
+
+def test_accounts_are_unique_by_name_whatever_the_case(store):
+    first = store.add_account("Ada", "hash-1", "admin")
+    assert first is not None
+    assert store.add_account("ada", "hash-2", "reader") is None
+    account, stored = store.account_credentials("ADA")
+    assert (account.id, account.name, account.role, stored) == (first, "Ada", "admin", "hash-1")
+    store.set_password_hash(first, "hash-3")
+    assert store.account_credentials("ada")[1] == "hash-3"
+    store.add_account("bob", "h", "reader")
+    assert [a.name for a in store.accounts()] == ["Ada", "bob"]
+    assert store.account(2**64) is None and store.account_credentials("nobody") is None
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_account("eve", "h", "superuser")  # only the two roles exist
+
+
+def test_sessions_go_with_their_account(store):
+    account = store.add_account("ada", "h", "reader")
+    expires = T0 + timedelta(days=3650)
+    store.add_session("token-hash", account, "csrf-1", expires)
+    found, csrf, when = store.session("token-hash")
+    assert (found.name, csrf, when) == ("ada", "csrf-1", expires)
+    assert store.session("other") is None
+    store.add_session("second", account, "csrf-2", expires)
+    store.remove_session("token-hash")
+    assert store.session("token-hash") is None and store.session("second") is not None
+    assert store.remove_account("ada") and not store.remove_account("ada")
+    assert store.session("second") is None
+
+
+def test_expired_sessions_are_dropped_when_new_ones_start(store):
+    account = store.add_account("ada", "h", "reader")
+    store.add_session("old", account, "c", T0 - timedelta(days=1))
+    assert store.session("old") is not None  # read as stored; the readers room checks expiry
+    store.add_session("new", account, "c", T0 + timedelta(days=3650))
+    assert store.session("old") is None
+
+
+def test_marks_per_account_and_missing_articles_ignored(store):
+    a, b = insert(store, article(1), article(2))
+    ada = store.add_account("ada", "h", "reader")
+    bob = store.add_account("bob", "h", "reader")
+    assert store.set_marks(ada, [a, b, 10**9], "read", True) == 2
+    assert store.set_marks(ada, [a], "read", True) == 0  # already marked
+    store.set_marks(ada, [b], "starred", True)
+    store.set_marks(bob, [a], "saved", True)
+    assert store.marks(ada, [a, b]) == {a: {"read"}, b: {"read", "starred"}}
+    assert store.marks(bob, [a, b]) == {a: {"saved"}, b: set()}
+    assert store.set_marks(ada, [a], "read", False) == 1
+    assert [x.id for x in store.marked(ada, "read")] == [b]
+    assert store.marked(ada, "read")[0].text == ""
+    with pytest.raises(ValueError, match="unknown mark"):
+        store.set_marks(ada, [a], "liked", True)
+    with pytest.raises(ValueError, match="unknown mark"):
+        store.marked(ada, "liked")
+
+
+def test_visits_add_up_by_hour_and_in_total(store):
+    a, b = insert(store, article(1), article(2))
+    store.add_visits({(a, "2026-11-02T08"): 3, (a, "2026-11-03T09"): 2, (b, "2026-11-03T10"): 1})
+    store.add_visits({(a, "2026-11-03T09"): 4, (10**9, "2026-11-03T09"): 5})  # gone: dropped
+    assert store.visit_counts([a, b, 10**9], "2026-11-03T00") == {
+        a: (9, 6), b: (1, 1), 10**9: (0, 0)
+    }
+    assert store.most_visited("2026-11-03T00", 5) == [(a, 6), (b, 1)]
+    assert store.most_visited("2026-11-04T00", 5) == []
+
+
+def test_comments_threads_statuses_and_counts(store):
+    from tidings.models import Comment
+
+    a, b = insert(store, article(1), article(2))
+    first = store.add_comment(Comment(a, "Ada", "First!", "approved"), "key-ada")
+    reply = store.add_comment(Comment(a, "Bob", "Reply", "pending", parent_id=first), "key-bob")
+    assert store.add_comment(Comment(b, "Bob", "Wrong thread", parent_id=first), "k") is None
+    assert store.add_comment(Comment(10**9, "Bob", "No article"), "k") is None
+    assert store.add_comment(Comment(a, "Bob", "Huge parent", parent_id=2**70), "k") is None
+    assert [c.id for c in store.comments(a)] == [first]
+    assert [c.id for c in store.comments(a, ("approved", "pending"))] == [first, reply]
+    assert store.comment(reply).parent_id == first
+    assert [c.id for c in store.comments_with_status("pending")] == [reply]
+    assert store.commenter_approved("key-ada") and not store.commenter_approved("key-bob")
+    assert store.set_comment_status(reply, "approved")
+    assert store.commenter_approved("key-bob")
+    assert store.comment_counts([a, b]) == {a: 2, b: 0}
+    assert not store.set_comment_status(10**9, "approved")
+    with pytest.raises(ValueError):
+        store.set_comment_status(reply, "published")
+    assert store.remove_comment(first)  # its replies go with it
+    assert store.comments(a, ("approved", "pending", "rejected")) == []
+
+
+def test_a_comment_body_is_stored_exactly_as_given(store):
+    from tidings.models import Comment
+
+    (a,) = insert(store, article(1))
+    body = "<script>alert('x')</script> ' OR 1=1; -- \"quoted\" ü ✓"
+    cid = store.add_comment(Comment(a, "<b>x</b>", body, "approved"), "k")
+    assert (store.comment(cid).body, store.comment(cid).author) == (body, "<b>x</b>")
+
+
+def test_story_summaries_lead_outlets_and_burst(store):
+    with store.transaction() as tx:
+        story = store.create_story(tx, "S", T0)
+        early = store.insert_article(
+            tx, article(1, story_id=story, source="A"), "k1", [], unit(1)
+        )
+        store.insert_article(tx, article(40, story_id=story, source="B"), "k40", [], unit(2))
+        store.insert_article(tx, article(50, story_id=story, source="C"), "k50", [], unit(3))
+        store.insert_article(
+            tx, article(51, story_id=story, source="D", duplicate_of=early), "k51", [], None
+        )
+        late = T0 + timedelta(hours=50)
+        store.save_story(tx, StoryState(story, "S", T0, late, 3, unit(9), {}, T0))
+    summary = store.story_summaries([story, 10**9])[story]
+    assert summary["lead"].id == early and summary["lead"].text == ""
+    assert summary["sources"] == 4  # the copy's outlet counts
+    assert summary["burst"] == 2  # originals at hours 40 and 50, within 24 h of hour 50
+    outlets = {o["source"]: (o["originals"], o["copies"]) for o in store.outlets()}
+    assert outlets == {"A": (1, 0), "B": (1, 0), "C": (1, 0), "D": (0, 1)}

@@ -103,3 +103,17 @@ def test_another_writer_learns_of_a_merge_and_never_joins_the_absorbed_story(tmp
     assert sizes[kept] == len(first.story_articles(kept))
     first.close()
     second.close()
+
+
+def test_the_page_of_an_absorbed_story_lists_the_absorbing_story(tmp_path):
+    from tidings.listing import Listing
+
+    store = SQLiteStore(tmp_path / "s.db")
+    c = clusterer(store)
+    a, b = place(store, c, 1, FIRST), place(store, c, 2, SECOND)
+    kept = place(store, c, 3, BRIDGE)
+    gone = b if kept == a else a
+    page = Listing(store, search=None).story_page(gone)
+    assert page.story.id == kept
+    assert len(page.story.articles) == 3
+    store.close()

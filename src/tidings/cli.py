@@ -249,22 +249,87 @@ def stats(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"{key}: {value}")
 
 
+@main.group()
+def users() -> None:
+    """Reader accounts: add, list, remove."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise click.ClickException("no password on standard input")
+        return line.rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="May moderate comments, add feeds and accounts.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password as one line from standard input."
+)
+@click.pass_context
+def users_add(ctx: click.Context, name: str, admin: bool, password_stdin: bool) -> None:
+    """Create an account (asks for its password twice on a terminal)."""
+    from .readers import AccountError
+
+    password = _read_password(password_stdin)
+    with _engine(ctx) as engine:
+        try:
+            account = engine.readers.accounts.add(name, password, admin=admin)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"added {account.role} {account.name}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """Accounts with their role."""
+    with _engine(ctx) as engine:
+        found = engine.readers.accounts.list()
+    if as_json:
+        _print_json([{"name": a.name, "role": a.role, "created": a.created} for a in found])
+        return
+    for a in found:
+        created = a.created.date().isoformat() if a.created else ""
+        click.echo(f"{a.name:<24} {a.role:<7} {created}")
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx: click.Context, name: str) -> None:
+    """Remove an account, its sessions and its marks (its comments stay, unattributed)."""
+    with _engine(ctx) as engine:
+        if not engine.readers.accounts.remove(name):
+            raise click.ClickException(f"no account named {name!r}")
+    click.echo(f"removed {name}")
+
+
 @main.command()
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the JSON API (OpenAPI docs at /docs) and the reader pages."""
+    """Serve the reader site and the JSON API (OpenAPI docs at /docs). With no admin account
+    yet, prints a one-time link that creates one."""
     import uvicorn
 
     from .api import create_app
 
     settings = _settings(ctx, host=host, port=port)
     engine = _engine(ctx, host=host, port=port)
+    base = f"http://{settings.host}:{settings.port}"
     click.echo(
-        f"Tidings serving {engine.stats()['originals']} articles at "
-        f"http://{settings.host}:{settings.port}/  (API docs: /docs)"
+        f"Tidings serving {engine.stats()['originals']} articles at {base}/  (API docs: /docs)"
     )
+    token = engine.readers.accounts.setup_token()  # None once an admin exists
+    if token:
+        click.echo(f"No admin account yet. Create one (this link works once): "
+                   f"{base}/setup?token={token}")
     uvicorn.run(create_app(engine), host=settings.host, port=settings.port, log_level="warning")
 
 

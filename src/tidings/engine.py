@@ -14,9 +14,11 @@ from .dedupe import Deduper
 from .embed import Embedder
 from .embed.binding import ModelBinding, ModelMismatchError
 from .index import VectorKeeper
+from .listing import Listing
 from .models import Article, Hit, IngestResult, Page, Story
 from .pipeline import Ingestor, embed_text, extract_page, iter_inputs, make_fetcher
 from .pipeline.inputs import Progress
+from .readers import Readers
 from .related import Related
 from .search import SEARCH_MODES, Searcher
 from .settings import Settings
@@ -67,6 +69,12 @@ class Engine:
         )
         self.searcher = Searcher(self.store, self.vectors, self.model, s.search_limit)
         self.related_finder = Related(self.store, self.vectors, s.related_limit)
+        # people and their state; what the reader site lists
+        self.readers = Readers(self.store, s)
+        self.listing = Listing(
+            self.store, self.search, self.readers.visits, s.excerpt_sources,
+            related=self.related, index_size=lambda: len(self.vectors),
+        )
         if check_model:
             self.model.check()
 
@@ -244,6 +252,18 @@ class Engine:
                 "duplicate_of": a.duplicate_of,
             }
 
+    def add_feed(self, url: str, title: str = "") -> int:
+        """Subscribe to a feed by its http(s) URL (SubscribeError when it is not one)."""
+        from .sources.subscribe import add_feed
+
+        return add_feed(self.store, url, title)
+
+    def import_opml(self, content: bytes) -> tuple[int, list[str]]:
+        """Subscribe to every feed of an OPML document: (added, problems)."""
+        from .sources.subscribe import import_opml
+
+        return import_opml(self.store, content)
+
     def stats(self) -> dict[str, Any]:
         counts = self.store.counts()
         counts["model"] = self.store.get_meta("model")
@@ -252,6 +272,7 @@ class Engine:
         return counts
 
     def close(self) -> None:
+        self.readers.close()  # buffered visits are written first
         with self._lock:
             self.vectors.save()
             self.store.close()

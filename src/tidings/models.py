@@ -142,3 +142,32 @@ class IngestResult:
             "skipped": [p._asdict() for p in self.skipped],
             "failed": [p._asdict() for p in self.failed],
         }
+
+
+@dataclass
+class Account:
+    """A person who signs in: an admin (moderates, manages feeds and accounts) or a reader."""
+
+    id: int
+    name: str
+    role: str  # "admin" | "reader"
+    created: datetime | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass
+class Comment:
+    """One comment on an article, stored as typed (plain text) and rendered escaped."""
+
+    article_id: int
+    author: str
+    body: str
+    status: str = "pending"  # "pending" | "approved" | "rejected"
+    parent_id: int | None = None
+    account_id: int | None = None
+    id: int | None = None
+    created: datetime | None = None
+    replies: list[Comment] = field(default_factory=list)

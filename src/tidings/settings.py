@@ -109,6 +109,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch_respect_robots", bool, True, "Honour robots.txt."),
     Setting("host", str, "127.0.0.1", "Address `tidings serve` binds to."),
     Setting("port", int, 8000, "Port `tidings serve` listens on."),
+    Setting("site_title", str, "Tidings", "Name of the reader site, shown in every page header."),
+    Setting(
+        "comment_moderation",
+        str,
+        "new",
+        "Comments held for approval: 'new' (until one of the commenter's is approved), "
+        "'all' or 'none'.",
+    ),
+    Setting("comment_anonymous", bool, True, "Allow comments without signing in."),
+    Setting("comment_max_length", int, 4000, "Longest comment accepted, in characters."),
+    Setting(
+        "comment_rate_limit", int, 5, "Comments one client or account may post per 10 minutes."
+    ),
+    Setting(
+        "login_attempts", int, 5, "Failed sign-ins allowed per client per 15 minutes."
+    ),
+    Setting("session_days", float, 30.0, "Days a sign-in lasts."),
+    Setting(
+        "visit_window_minutes",
+        float,
+        30.0,
+        "Repeat views of an article by one visitor within this many minutes count once.",
+    ),
+    Setting(
+        "excerpt_sources",
+        str,
+        "",
+        "Comma-separated outlet names whose articles are shown as an excerpt only (the full "
+        "text stays one click away, at the source).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..models import Article, Story
+from ..models import Account, Article, Comment, Story
 
 
 class StoreError(RuntimeError):
@@ -240,7 +240,8 @@ class Store(abc.ABC):
     def story(self, story_id: int) -> Story | None: ...
 
     @abc.abstractmethod
-    def story_articles(self, story_id: int) -> list[Article]: ...
+    def story_articles(self, story_id: int, text: bool = True) -> list[Article]:
+        """A story's originals in time order (without their text when `text` is False)."""
 
     # -- sources -----------------------------------------------------------------------
 
@@ -259,3 +260,112 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def sources(self) -> list[dict[str, Any]]: ...
+
+    # -- readers: accounts and sessions ------------------------------------------------
+
+    @abc.abstractmethod
+    def add_account(self, name: str, password_hash: str, role: str) -> int | None:
+        """A new account's id; None when the name (case-insensitively) is taken."""
+
+    @abc.abstractmethod
+    def account_credentials(self, name: str) -> tuple[Account, str] | None:
+        """The account named so (case-insensitively) and its stored password hash."""
+
+    @abc.abstractmethod
+    def account(self, account_id: int) -> Account | None: ...
+
+    @abc.abstractmethod
+    def accounts(self) -> list[Account]: ...
+
+    @abc.abstractmethod
+    def set_password_hash(self, account_id: int, password_hash: str) -> None: ...
+
+    @abc.abstractmethod
+    def remove_account(self, name: str) -> bool:
+        """Remove an account with its sessions and marks (its comments stay, unattributed)."""
+
+    @abc.abstractmethod
+    def add_session(self, token_hash: str, account_id: int, csrf: str, expires: datetime) -> None:
+        """Record a session by the hash of its cookie token (expired sessions are dropped)."""
+
+    @abc.abstractmethod
+    def session(self, token_hash: str) -> tuple[Account, str, datetime] | None:
+        """(account, CSRF token, expiry) of the session with this token hash."""
+
+    @abc.abstractmethod
+    def remove_session(self, token_hash: str) -> None: ...
+
+    # -- readers: marks (read, starred, saved) -----------------------------------------
+
+    @abc.abstractmethod
+    def set_marks(self, account_id: int, article_ids: Sequence[int], mark: str, on: bool) -> int:
+        """Set or clear one mark on articles (ids of missing articles are ignored)."""
+
+    @abc.abstractmethod
+    def marks(self, account_id: int, article_ids: Sequence[int]) -> dict[int, set[str]]: ...
+
+    @abc.abstractmethod
+    def marked(
+        self, account_id: int, mark: str, limit: int = 50, offset: int = 0
+    ) -> list[Article]:
+        """Articles carrying a mark, most recently marked first, without their text."""
+
+    # -- readers: visits ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_visits(self, counts: dict[tuple[int, str], int]) -> None:
+        """Add counted visits keyed by (article id, UTC hour 'YYYY-MM-DDTHH'), atomically."""
+
+    @abc.abstractmethod
+    def visit_counts(
+        self, article_ids: Sequence[int], since_hour: str
+    ) -> dict[int, tuple[int, int]]:
+        """(all visits, visits in hours >= since_hour) per article."""
+
+    @abc.abstractmethod
+    def most_visited(self, since_hour: str, limit: int = 10) -> list[tuple[int, int]]:
+        """(article id, visits) of the most visited articles in hours >= since_hour."""
+
+    # -- readers: comments -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_comment(self, comment: Comment, commenter: str) -> int | None:
+        """Store a comment; None when its article or its parent (on that article) is gone."""
+
+    @abc.abstractmethod
+    def comment(self, comment_id: int) -> Comment | None: ...
+
+    @abc.abstractmethod
+    def comments(
+        self, article_id: int, statuses: Iterable[str] = ("approved",)
+    ) -> list[Comment]: ...
+
+    @abc.abstractmethod
+    def comments_with_status(self, status: str, limit: int = 100) -> list[Comment]: ...
+
+    @abc.abstractmethod
+    def set_comment_status(self, comment_id: int, status: str) -> bool: ...
+
+    @abc.abstractmethod
+    def remove_comment(self, comment_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    def commenter_approved(self, commenter: str) -> bool:
+        """Whether this commenter key has had a comment approved."""
+
+    @abc.abstractmethod
+    def comment_counts(self, article_ids: Sequence[int]) -> dict[int, int]:
+        """Approved comments per article."""
+
+    # -- what the reader site lists ----------------------------------------------------
+
+    @abc.abstractmethod
+    def story_summaries(
+        self, story_ids: Sequence[int], burst_hours: float = 24.0
+    ) -> dict[int, dict[str, Any]]:
+        """Per story: "lead" (earliest original), "sources" (outlets, copies included) and
+        "burst" (originals in the `burst_hours` before its last update)."""
+
+    @abc.abstractmethod
+    def outlets(self) -> list[dict[str, Any]]:
+        """Outlets named on stored articles: source, originals, copies, latest."""

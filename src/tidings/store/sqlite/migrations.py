@@ -167,6 +167,60 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "m007_story_merges",
         ["ALTER TABLE stories ADD COLUMN merged_into INTEGER REFERENCES stories(id)"],
     ),
+    (
+        # readers: accounts, server-side sessions, per-reader marks, visit counts, comments
+        "m006_readers",
+        [
+            """CREATE TABLE accounts (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('admin', 'reader')),
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE sessions (
+                token_hash TEXT PRIMARY KEY,
+                account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                csrf TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX sessions_account ON sessions(account_id)",
+            """CREATE TABLE reader_marks (
+                account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+                mark TEXT NOT NULL CHECK (mark IN ('read', 'starred', 'saved')),
+                marked_at TEXT NOT NULL,
+                PRIMARY KEY (account_id, mark, article_id)
+            ) WITHOUT ROWID""",
+            # visits per article per UTC hour (today and the last 24 h are sums of hours)
+            """CREATE TABLE visits (
+                article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+                hour TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                PRIMARY KEY (article_id, hour)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX visits_hour ON visits(hour)",
+            """CREATE TABLE visit_totals (
+                article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+                count INTEGER NOT NULL
+            )""",
+            """CREATE TABLE comments (
+                id INTEGER PRIMARY KEY,
+                article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+                parent_id INTEGER REFERENCES comments(id) ON DELETE CASCADE,
+                account_id INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+                author TEXT NOT NULL,
+                body TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+                commenter TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX comments_article ON comments(article_id, status)",
+            "CREATE INDEX comments_status ON comments(status, id)",
+            "CREATE INDEX comments_commenter ON comments(commenter, status)",
+        ],
+    ),
 ]
 
 

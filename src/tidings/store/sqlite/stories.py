@@ -10,6 +10,7 @@ from typing import Any
 from ...models import Article, Story
 from ..base import StoryState
 from .db import (
+    SUMMARY_COLUMNS,
     SQLiteTransaction,
     blob_to_vector,
     bounded,
@@ -137,11 +138,12 @@ class StoryQueries:
             story_id = row["merged_into"]
         return None
 
-    def story_articles(self, story_id: int) -> list[Article]:
+    def story_articles(self, story_id: int, text: bool = True) -> list[Article]:
         if not valid_ids([story_id]):
             return []
+        columns = "*" if text else SUMMARY_COLUMNS
         rows = self.reader.execute(
-            "SELECT * FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+            f"SELECT {columns} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
             "ORDER BY coalesce(published, fetched, created_at), id",
             (story_id,),
         )

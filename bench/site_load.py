@@ -1,0 +1,172 @@
+"""Reader-site throughput and latency under load: the article page (visits counted: every
+request comes as a different visitor), the front page and search, served by the real app
+(uvicorn, one process) over a bulk-loaded archive, driven by `wrk` on loopback for a fixed
+time per page.
+
+Usage: python bench/site_load.py DATA_DIR [--seconds 15] [--connections 16] [--threads 1]
+
+DATA_DIR holds an archive made by `python bench/bulk.py DATA_DIR --size N`; the run writes
+visits and applies pending migrations, so point it at a copy. Needs `wrk` (apt-get install
+wrk). Search queries are embedded by the real bundled model, documents stay synthetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ARTICLE_LUA = """
+local ids = {%s}
+local n = 0
+math.randomseed(%d)
+request = function()
+  n = n + 1
+  local path = "/article/" .. ids[math.random(#ids)]
+  return wrk.format("GET", path, {["User-Agent"] =
+    "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 load-visitor-" .. n .. "-" .. math.random(1e9)})
+end
+"""
+PATHS_LUA = """
+local paths = {%s}
+math.randomseed(%d)
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)], {["User-Agent"] =
+    "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 load-client"})
+end
+"""
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(url: str, script: str, seconds: int, connections: int, threads: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+         "--timeout", "10s", "-s", fh.name, url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    Path(fh.name).unlink()
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.M))
+    if "99" not in latency:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)$", out, re.M)
+    return {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(latency["50"]),
+        "p90_ms": _ms(latency["90"]),
+        "p99_ms": _ms(latency["99"]),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch.set_num_threads for the query model (0: torch's default).")
+    parser.add_argument("--pages", default="article,front,search",
+                        help="Which pages to load, comma-separated.")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    import uvicorn
+    from scale import QueryModelEmbedder, make_queries, sample_originals
+    from synth import SyntheticEmbedder
+
+    from tidings.api import create_app
+    from tidings.embed.sentence_transformers import SentenceTransformerEmbedder
+    from tidings.engine import Engine
+    from tidings.settings import Settings
+
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    bulk = json.loads((args.data_dir / "bulk.json").read_text())
+    rng = np.random.default_rng(11)
+    sample = sample_originals(args.data_dir / "tidings.db", 2000, rng)
+    queries = make_queries([t for _, t in sample[:300]], rng)
+    engine = Engine(
+        Settings.load(env={}, data_dir=str(args.data_dir), index_dtype=bulk["index_dtype"]),
+        embedder=QueryModelEmbedder(SyntheticEmbedder(seed=bulk["seed"]),
+                                    SentenceTransformerEmbedder()),
+    )
+    engine.search("warm up the model", mode="semantic")
+    engine.related(sample[0][0])  # loads the vector index
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    counts = engine.readers.visits.counts
+    ids = [i for i, _ in sample]
+    results = {"articles": engine.stats()["articles"], "seconds": args.seconds,
+               "connections": args.connections}
+
+    pages = args.pages.split(",")
+    before = sum(total for total, _ in counts(ids).values())
+    # a new seed per run: the same user agents again would be repeat views (not counted)
+    seed = int(time.time())
+    if "article" in pages:
+        run_wrk(base, ARTICLE_LUA % (",".join(map(str, ids)), seed), 3, args.connections,
+                args.threads)  # warm-up (counted too)
+        lua = ARTICLE_LUA % (",".join(map(str, ids)), seed + 1)
+        warm = sum(total for total, _ in counts(ids).values())
+        results["article"] = run_wrk(base, lua, args.seconds, args.connections, args.threads)
+        engine.readers.visits.flush()
+        after = sum(total for total, _ in counts(ids).values())
+        results["article"]["visits_counted"] = after - warm
+        results["article"]["visits_counted_incl_warmup"] = after - before
+    if "front" in pages:
+        run_wrk(base, PATHS_LUA % ('"/"', 2), 2, args.connections, args.threads)  # warm-up
+        results["front"] = run_wrk(base, PATHS_LUA % ('"/"', 2), args.seconds,
+                                   args.connections, args.threads)
+    if "search" in pages:
+        search_paths = ",".join(json.dumps("/search?q=" + q.replace(" ", "+")) for q in queries)
+        results["search"] = run_wrk(base, PATHS_LUA % (search_paths, 3), args.seconds,
+                                    args.connections, args.threads)
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.close()
+    print(json.dumps(results, indent=1))
+    for page in pages:
+        r = results[page]
+        print(f"{page:<8} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p90 "
+              f"{r['p90_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  ({r['requests']} requests, "
+              f"{r['non_2xx']} non-2xx)")
+    if "article" in pages:
+        print(f"visits counted during the article run: {results['article']['visits_counted']}"
+              f" for {results['article']['requests']} completed requests")
+
+
+if __name__ == "__main__":
+    main()

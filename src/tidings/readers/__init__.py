@@ -1,0 +1,43 @@
+"""People and their state, shared by the web site, the REST API and the sync APIs: accounts
+and password hashing, sessions and CSRF tokens, read/starred/saved marks, visit counts,
+comments and their moderation."""
+
+from __future__ import annotations
+
+from .accounts import AccountError, Accounts
+from .comments import CommentError, Comments, Posted
+from .limits import RateLimited, RateLimiter
+from .marks import MARKS, Marks
+from .sessions import Session, Sessions
+from .visits import VisitCounter, is_person
+
+__all__ = [
+    "MARKS",
+    "AccountError",
+    "Accounts",
+    "CommentError",
+    "Comments",
+    "Marks",
+    "Posted",
+    "RateLimited",
+    "RateLimiter",
+    "Readers",
+    "Session",
+    "Sessions",
+    "VisitCounter",
+    "is_person",
+]
+
+
+class Readers:
+    """The readers room as the Engine composes it."""
+
+    def __init__(self, store, settings):
+        self.accounts = Accounts(store, settings.login_attempts)
+        self.sessions = Sessions(store, settings.session_days)
+        self.marks = Marks(store)
+        self.visits = VisitCounter(store, settings.visit_window_minutes)
+        self.comments = Comments(store, self.sessions, settings)
+
+    def close(self) -> None:
+        self.visits.close()
