@@ -108,7 +108,9 @@ def ingest(
         f"{result.unchanged} unchanged, {len(result.skipped)} not articles, "
         f"{len(result.failed)} failed"
     )
-    for kind, problems in (("skipped", result.skipped), ("failed", result.failed)):
+    for kind, problems in (
+        ("skipped", result.skipped), ("failed", result.failed), ("note", result.notes)
+    ):
         for item, reason in problems:
             click.echo(f"  {kind}: {item}: {reason}")
     click.echo(

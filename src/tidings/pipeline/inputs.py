@@ -50,13 +50,16 @@ def iter_inputs(
     result: IngestResult,
     progress: Progress | None,
 ) -> Iterator[Page | Article]:
-    from ..sources.files import Failure, iter_local
+    from ..sources.files import Failure, Note, iter_local
 
     urls = [i for i in inputs if urlsplit(i).scheme in ("http", "https")]
     paths = [i for i in inputs if i not in urls]
     for item in iter_local(paths, max_bytes=settings.fetch_max_bytes):
         if isinstance(item, Failure):
             report(result, "failed", item.item, item.reason, progress)
+        elif isinstance(item, Note):
+            log.info("ingest note: %s: %s", item.item, item.reason)
+            result.notes.append(Problem(item.item, item.reason))
         else:
             yield item
     if urls:

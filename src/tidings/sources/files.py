@@ -56,7 +56,15 @@ class Failure:
     reason: str
 
 
-LocalItem: TypeAlias = Page | Article | Failure
+@dataclass(frozen=True)
+class Note:
+    """Something dropped from an input that was still read (a field with an unsafe URL)."""
+
+    item: str
+    reason: str
+
+
+LocalItem: TypeAlias = Page | Article | Failure | Note
 
 
 class _Unreadable(Exception):
@@ -219,9 +227,13 @@ def _read_jsonl(path: Path, *, gz: bool) -> Iterator[LocalItem]:
                 seen_any = True
                 where = f"{path}:{lineno}"
                 try:
-                    yield _article_from_line(raw, stem)
+                    article, dropped = _article_from_line(raw, stem)
                 except _Unreadable as exc:
                     yield Failure(where, str(exc))
+                    continue
+                for reason in dropped:
+                    yield Note(where, reason)
+                yield article
     except (OSError, EOFError, zlib.error) as exc:
         where = f"{path}:{lineno + 1}"
         reason = f"corrupt gzip: {exc}" if gz else _os_reason(exc)
@@ -231,7 +243,11 @@ def _read_jsonl(path: Path, *, gz: bool) -> Iterator[LocalItem]:
         yield Failure(str(path), "empty file")
 
 
-def _article_from_line(raw: bytes, stem: str) -> Article:
+_URL_FIELDS = ("canonical_url", "image")
+
+
+def _article_from_line(raw: bytes, stem: str) -> tuple[Article, list[str]]:
+    """The record's Article and the reasons of any field dropped from it."""
     try:
         obj = json.loads(raw)
     except UnicodeDecodeError:
@@ -251,6 +267,9 @@ def _article_from_line(raw: bytes, stem: str) -> Article:
         if ident is None or str(ident).strip() == "":
             raise _Unreadable("needs 'url' or 'id'")
         url = f"jsonl:{stem}/{str(ident).strip()}"
+    elif not _is_http(url):
+        scheme = url.strip().split(":", 1)[0].lower() if ":" in url else "(none)"
+        raise _Unreadable(f"'url' must be an http(s) URL, not {scheme}:")
 
     title = obj.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -260,6 +279,11 @@ def _article_from_line(raw: bytes, stem: str) -> Article:
     for key, attr in _OPTIONAL_STRINGS.items():
         fields[attr] = _optional_str(obj, key)
     fields["source"] = _optional_str(obj, "source") or _optional_str(obj, "publisher")
+    dropped = []
+    for key in _URL_FIELDS:
+        if fields[key] is not None and not _is_http(fields[key]):
+            fields[key] = None
+            dropped.append(f"'{key}' dropped: not an http(s) URL")
 
     published = obj.get("published")
     date_key = "published"
@@ -270,7 +294,18 @@ def _article_from_line(raw: bytes, stem: str) -> Article:
 
     article = Article(url=url.strip(), title=title.strip(), **fields)
     article.text = article.text or ""
-    return article
+    return article, dropped
+
+
+def _is_http(url: str) -> bool:
+    """An absolute http(s) URL with a host: nothing else may name an article."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _optional_str(obj: dict[str, Any], key: str) -> str | None:
