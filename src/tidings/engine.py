@@ -17,9 +17,12 @@ from .index import VectorKeeper
 from .models import Article, Hit, IngestResult, Page, Story
 from .pipeline import Ingestor, embed_text, extract_page, iter_inputs, make_fetcher
 from .pipeline.inputs import Progress
+from .readers.tokens import Tokens
 from .related import Related
 from .search import SEARCH_MODES, Searcher
 from .settings import Settings
+from .sources.poller import Poller, PollingThread, PollReport
+from .sources.subscriptions import Subscriptions
 from .store import Store, open_store
 from .stories import NEIGHBOURS, StoryClusterer
 
@@ -66,6 +69,8 @@ class Engine:
         )
         self.searcher = Searcher(self.store, self.vectors, self.model, s.search_limit)
         self.related_finder = Related(self.store, self.vectors, s.related_limit)
+        self.subscriptions = Subscriptions(self.store, lambda: make_fetcher(s))
+        self.tokens = Tokens(self.store)
         if check_model:
             self.model.check()
 
@@ -201,6 +206,28 @@ class Engine:
         if isinstance(page, Article):
             raise ValueError(f"{target}: not an HTML page")
         return extract_page(page, self.settings.fetch_max_bytes)
+
+    # -- polling -----------------------------------------------------------------------
+
+    def poller(self) -> Poller:
+        """The feed poller over this engine's pipeline. Feed checks retry once at most (the
+        poller's own backoff takes over after that)."""
+        return Poller(
+            self.store,
+            self.settings,
+            ingest=lambda items, result: self.ingestor.ingest_items(items, result=result),
+            upgrade=self.ingestor.upgrade,
+            fetcher=lambda: make_fetcher(self.settings, max_retries=1, max_retry_wait=5.0),
+        )
+
+    def poll(self, progress: Progress | None = None, all_feeds: bool = False) -> PollReport:
+        """One poll cycle: every due subscribed feed (every enabled one with all_feeds)."""
+        return self.poller().poll_once(progress, all_feeds)
+
+    def start_polling(self) -> PollingThread:
+        """Poll in a background thread until its stop() (reads never wait for it: the write
+        lock is only held while a batch commits)."""
+        return self.poller().start()
 
     # -- queries -----------------------------------------------------------------------
 

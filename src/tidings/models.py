@@ -140,6 +140,7 @@ class IngestResult:
     skipped: list[Problem] = field(default_factory=list)
     failed: list[Problem] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)  # stored, but something was dropped
+    ignored: dict[str, int] = field(default_factory=dict)  # counted by kind, e.g. WARC revisits
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -149,4 +150,5 @@ class IngestResult:
             "skipped": [p._asdict() for p in self.skipped],
             "failed": [p._asdict() for p in self.failed],
             "notes": [p._asdict() for p in self.notes],
+            "ignored": dict(self.ignored),
         }

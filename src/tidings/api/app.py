@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from .. import __version__
 from ..engine import Engine
 from . import errors
-from .routes import articles, search, stats, stories
+from .routes import articles, feeds, search, stats, stories
 
 INDEX_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tidings</title></head>
@@ -35,6 +35,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.include_router(search.router, prefix="/api")
     app.include_router(stories.router, prefix="/api")
     app.include_router(stats.router, prefix="/api")
+    app.include_router(feeds.router, prefix="/api")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:

@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 
 from tidings.extraction.compressed import DEFAULT_MAX_BYTES, GZIP_MAGIC, GzipError, gunzip_capped
 from tidings.models import Article, Page
+from tidings.sources.warc import WARC_SUFFIXES, Ignored, WarcFailure, iter_warc
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class Note:
     reason: str
 
 
-LocalItem: TypeAlias = Page | Article | Failure | Note
+LocalItem: TypeAlias = Page | Article | Failure | Note | Ignored
 
 
 class _Unreadable(Exception):
@@ -74,7 +75,8 @@ class _Unreadable(Exception):
 def iter_local(
     paths: Iterable[str | Path], *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Iterator[LocalItem]:
-    """Yield a Page per HTML file, an Article per JSONL line, a Failure per bad input.
+    """Yield a Page per HTML file and per HTML response of a WARC archive, an Article per
+    JSONL line, a Failure per bad input (an Ignored per WARC record that is not a page).
 
     Directories are walked recursively in sorted order (hidden entries skipped, only known
     suffixes read). An explicitly named file with an unknown suffix is sniffed. Nothing
@@ -125,6 +127,8 @@ def _kind_by_name(path: Path) -> str | None:
         return "jsonl.gz"
     if name.endswith(JSONL_SUFFIXES):
         return "jsonl"
+    if name.endswith(WARC_SUFFIXES):
+        return "warc"
     return None
 
 
@@ -141,6 +145,10 @@ def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
         return
     if kind in ("jsonl", "jsonl.gz"):
         yield from _read_jsonl(path, gz=kind == "jsonl.gz")
+        return
+    if kind == "warc":
+        for item in iter_warc(path, max_bytes):
+            yield Failure(item.item, item.reason) if isinstance(item, WarcFailure) else item
         return
     try:
         data = _read_capped(path, max_bytes)

@@ -11,7 +11,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -63,6 +63,7 @@ class FetchResult:
     last_modified: str | None = None
     headers: dict[str, str] | None = None  # response headers of the final hop
     address: str | None = None  # the address connected to (None through an injected transport)
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, target) per hop
 
     @property
     def not_modified(self) -> bool:
@@ -358,6 +359,7 @@ class Fetcher:
         budget: _Budget,
     ) -> FetchResult:
         current = url
+        redirects: list[tuple[int, str]] = []
         for _hop in range(self.max_redirects + 1):
             addresses = self._check_url(current, check_robots=check_robots, budget=budget)
             status, response_headers, body, address = self._with_retries(
@@ -368,9 +370,11 @@ class Fetcher:
                 if not location:
                     raise FetchError(f"HTTP {status} without Location", url=url, status=status)
                 current = urljoin(current, location.strip())
+                redirects.append((status, current))
                 continue
             result = self._result(url, current, status, response_headers, body)
             result.address = address
+            result.redirects = redirects
             return result
         raise FetchError(f"too many redirects (over {self.max_redirects})", url=url)
 
@@ -413,7 +417,9 @@ class Fetcher:
                     # the server asks for a longer pause than we are willing to block for
                     error = retry.error
                     reason = f"{error.reason} (retry after {retry.wait:.0f}s)"
-                    raise FetchError(reason, url=error.url, status=error.status) from None
+                    longer = FetchError(reason, url=error.url, status=error.status)
+                    longer.headers = error.headers
+                    raise longer from None
                 delay = self.backoff * (2**attempt) * random.uniform(0.8, 1.2)
                 if retry.wait is not None:
                     delay = max(delay, retry.wait)

@@ -1,0 +1,1 @@
+"""People and their state: API tokens (accounts, sessions and reading state join later)."""
