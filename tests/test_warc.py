@@ -12,8 +12,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from tidings.sources.files import Failure, iter_local
-from tidings.sources.warc import Ignored
+from tidings.sources.files import Failure, Ignored, iter_local
 
 from .feedserver import article_html
 

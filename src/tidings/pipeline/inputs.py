@@ -51,8 +51,7 @@ def iter_inputs(
     result: IngestResult,
     progress: Progress | None,
 ) -> Iterator[Page | Article]:
-    from ..sources.files import Failure, Note, iter_local
-    from ..sources.warc import Ignored
+    from ..sources.files import Failure, Ignored, Note, iter_local
 
     urls = [i for i in inputs if urlsplit(i).scheme in ("http", "https")]
     paths = [i for i in inputs if i not in urls]

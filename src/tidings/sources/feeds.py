@@ -40,18 +40,37 @@ class FeedError(Exception):
     """A document that could not be read as a feed; str(error) is the reason."""
 
 
-def parse_feed(content: bytes, url: str, *, content_type: str | None = None) -> Feed:
+def parse_feed(
+    content: bytes,
+    url: str,
+    *,
+    content_type: str | None = None,
+    max_entries: int | None = None,
+) -> Feed:
     """Parse RSS, Atom or JSON Feed bytes fetched from url into a Feed.
 
     Entry links are made absolute and dates are aware UTC datetimes. Entries without a
     usable http(s) link are dropped. Raises FeedError when nothing feed-like is found.
+    With max_entries, a well-formed XML feed is read as a stream that stops at the cap
+    (a malformed one is still read leniently, then cut to the cap).
     """
     head = _text_head(content, 512).lstrip()
     if not head:
         raise FeedError("empty document")
     if head.startswith(("{", "[")):
-        return _parse_json_feed(content, url)
-    return _parse_xml_feed(content, url, content_type)
+        feed = _parse_json_feed(content, url)
+    else:
+        if max_entries is not None:
+            from .feedstream import StreamError, stream_feed
+
+            try:
+                return stream_feed(content, url, max_entries)
+            except StreamError as exc:
+                log.debug("feed %s not streamed (%s): read leniently", url, exc)
+        feed = _parse_xml_feed(content, url, content_type)
+    if max_entries is not None:
+        del feed.entries[max_entries:]
+    return feed
 
 
 def looks_like_feed(content: bytes, content_type: str | None) -> bool:

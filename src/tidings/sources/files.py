@@ -18,7 +18,6 @@ from typing import Any, TypeAlias
 
 from tidings.extraction.compressed import DEFAULT_MAX_BYTES, GZIP_MAGIC, GzipError, gunzip_capped
 from tidings.models import Article, Page
-from tidings.sources.warc import WARC_SUFFIXES, Ignored, WarcFailure, iter_warc
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +25,7 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 GZ_HTML_SUFFIXES = (".html.gz", ".htm.gz", ".xhtml.gz")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 GZ_JSONL_SUFFIXES = (".jsonl.gz", ".ndjson.gz")
+WARC_SUFFIXES = (".warc", ".warc.gz")
 
 _BINARY_MAGIC = (
     b"\x89PNG",
@@ -63,6 +63,15 @@ class Note:
 
     item: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A readable record that is not a page to ingest (a WARC revisit …); kind names the
+    sort, and the summary counts them by kind."""
+
+    item: str
+    kind: str
 
 
 LocalItem: TypeAlias = Page | Article | Failure | Note | Ignored
@@ -147,8 +156,9 @@ def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
         yield from _read_jsonl(path, gz=kind == "jsonl.gz")
         return
     if kind == "warc":
-        for item in iter_warc(path, max_bytes):
-            yield Failure(item.item, item.reason) if isinstance(item, WarcFailure) else item
+        from tidings.sources.warc import iter_warc
+
+        yield from iter_warc(path, max_bytes)
         return
     try:
         data = _read_capped(path, max_bytes)

@@ -199,11 +199,12 @@ class Poller:
         assert page is not None
         try:
             feed = parse_feed(page.content, page.final_url or sub["url"],
-                              content_type=page.content_type)
-        except FeedError as exc:
+                              content_type=page.content_type, max_entries=self.entry_cap * 2)
+        except FeedError as exc:  # an error like any other (its ETag is not kept)
             failed = self._failure(sub, FetchError(str(exc), status=fetched.status))
-            failed.fields.update(fields | {k: failed.fields[k] for k in (
-                "error_count", "last_error", "failing_since", "next_check")})
+            if moved:
+                failed.fields["url"] = moved
+                failed.moved = True
             return failed
         interval = next_interval(
             headers=headers, ttl_minutes=feed.ttl_minutes,
@@ -300,13 +301,9 @@ class Poller:
         setattr(report, verdict.outcome, getattr(report, verdict.outcome) + 1)
         if verdict.error:
             report.errors.append((sub["url"], verdict.error))
-        if verdict.moved and self.store.record_poll(sub["id"], verdict.fields):
+        # a moved URL that is another subscription's already is not applied
+        if self.store.record_poll(sub["id"], verdict.fields) and verdict.moved:
             report.moved += 1
-        elif not verdict.moved:
-            self.store.record_poll(sub["id"], verdict.fields)
-        else:  # the new URL is another subscription already: keep this one's URL
-            self.store.record_poll(sub["id"], {k: v for k, v in verdict.fields.items()
-                                                if k != "url"})
         if progress:
             progress(verdict.outcome, sub["url"])
 

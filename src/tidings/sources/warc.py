@@ -6,36 +6,17 @@ records are not content and are passed over."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..models import Page
+from .files import Failure, Ignored
 
-WARC_SUFFIXES = (".warc", ".warc.gz")
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
-@dataclass(frozen=True)
-class Ignored:
-    """A record that is readable but not a page to ingest; kind says which sort."""
-
-    item: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class WarcFailure:
-    item: str
-    reason: str
-
-
-def is_warc(path: Path) -> bool:
-    return path.name.lower().endswith(WARC_SUFFIXES)
-
-
-def iter_warc(path: Path, max_bytes: int) -> Iterator[Page | Ignored | WarcFailure]:
+def iter_warc(path: Path, max_bytes: int) -> Iterator[Page | Ignored | Failure]:
     """Pages of the HTML responses in a WARC file, in archive order."""
     try:
         from warcio.archiveiterator import ArchiveIterator
@@ -56,16 +37,16 @@ def iter_warc(path: Path, max_bytes: int) -> Iterator[Page | Ignored | WarcFailu
                     continue
                 yield _response(record, item, max_bytes)
     except ArchiveLoadFailed as exc:
-        yield WarcFailure(f"{path}#{number + 1}", f"not a readable WARC record: {_short(exc)}")
+        yield Failure(f"{path}#{number + 1}", f"not a readable WARC record: {_short(exc)}")
     except (OSError, EOFError, ValueError) as exc:
-        yield WarcFailure(f"{path}#{number + 1}", f"corrupt WARC: {_short(exc)}")
+        yield Failure(f"{path}#{number + 1}", f"corrupt WARC: {_short(exc)}")
 
 
-def _response(record, item: str, max_bytes: int) -> Page | Ignored | WarcFailure:
+def _response(record, item: str, max_bytes: int) -> Page | Ignored | Failure:
     uri = (record.rec_headers.get_header("WARC-Target-URI") or "").strip()
     parts = urlsplit(uri)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return WarcFailure(item, f"target URI is not an http(s) URL: {uri[:100]!r}")
+        return Failure(item, f"target URI is not an http(s) URL: {uri[:100]!r}")
     http = record.http_headers
     if http is None:
         return Ignored(item, "WARC non-HTTP responses")
@@ -77,7 +58,7 @@ def _response(record, item: str, max_bytes: int) -> Page | Ignored | WarcFailure
         return Ignored(item, "WARC non-HTML responses")
     body = record.content_stream().read(max_bytes + 1)
     if len(body) > max_bytes:
-        return WarcFailure(item, f"too large: over {max_bytes} bytes")
+        return Failure(item, f"too large: over {max_bytes} bytes")
     return Page(
         url=uri,
         content=body,
