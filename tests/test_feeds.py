@@ -162,3 +162,53 @@ def test_rest_feeds_need_a_token_to_write(make_engine, server):
         "removed": feed["id"]}
     assert client.delete(f"/api/feeds/{feed['id']}", headers=auth).status_code == 404
     assert len(client.get("/api/feeds").json()) == 3
+
+
+def test_poll_once_from_the_cli(cli, server, monkeypatch):
+    monkeypatch.setenv("TIDINGS_FETCH_ALLOW_PRIVATE", "true")
+    cli("feeds", "add", server.url("/feed.xml"))
+    report = json.loads(cli("poll", "--once", "--json").output)
+    assert (report["checked"], report["updated"], report["failed"]) == (1, 1, 0)
+    assert "polled 0 feeds" in cli("poll", "--once").output  # not due again yet
+    (feed,) = json.loads(cli("feeds", "list", "--json").output)
+    assert feed["last_status"] == 200 and feed["next_check"] > feed["checked_at"]
+
+
+def test_serve_polls_in_the_background(tmp_path, server):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    data = tmp_path / "data"
+    from tidings.store import SQLiteStore
+
+    store = SQLiteStore(data / "tidings.db")
+    feed_id, _ = store.subscribe(server.url("/feed.xml"), "Harbour")
+    store.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, TIDINGS_FETCH_ALLOW_PRIVATE="true", TIDINGS_FETCH_RESPECT_ROBOTS="0")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tidings.cli", "--data-dir", str(data), "serve", "--port",
+         str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    try:
+        deadline, feed = time.monotonic() + 60, None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                feed = httpx.get(f"http://127.0.0.1:{port}/api/feeds/{feed_id}", timeout=2).json()
+                if feed["checked_at"]:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert feed is not None and feed["last_status"] == 200, feed
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    assert "polling subscribed feeds" in output

@@ -311,3 +311,34 @@ def test_gzip_feed_is_decoded(engine, server):
 
 def test_server_route_is_a_route():
     assert Route().status == 200
+
+
+def test_a_failing_ingest_is_reported_and_never_blocks_the_workers(engine, server):
+    from tidings.pipeline import make_fetcher
+
+    def broken_ingest(items, result):
+        raise RuntimeError("disk full")
+
+    for i in range(6):  # more chunks than the queue holds
+        _subscribe(engine, server.set(f"/many-{i}.xml", body=rss(_items(
+            server, 20, prefix=f"many{i}", pages=False))))
+    poller = Poller(engine.store, engine.settings.replace(poll_workers=2),
+                    ingest=broken_ingest, upgrade=lambda pages: {},
+                    fetcher=lambda: make_fetcher(engine.settings))
+    report = poller.poll_once()
+    assert report.updated == 6
+    assert {reason for _, reason in report.errors} == {"ingest failed: disk full"}
+    assert engine.stats()["articles"] == 0
+    assert all(f["entries"] == 0 for f in engine.subscriptions.list())  # tried again next time
+
+
+def test_a_stopped_poller_leaves_the_remaining_feeds(engine, server):
+    import threading
+
+    for i in range(3):
+        _subscribe(engine, server.set(f"/later-{i}.xml", body=rss([])))
+    stop = threading.Event()
+    stop.set()
+    report = engine.poller().poll_once(stop=stop)
+    assert report.checked == 0
+    assert len(engine.store.due_subscriptions(datetime.now(UTC))) == 3

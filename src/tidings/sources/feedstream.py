@@ -1,7 +1,9 @@
-"""Streamed reading of RSS 2.0/0.9x, RSS 1.0 (RDF) and Atom: entries are built one element at
-a time and the tree is pruned behind them, and reading stops at a cap, so a feed of 5,000
-entries is neither held as a tree nor parsed past what a poll will take. A document that
-is not well-formed raises StreamError; the caller then reads it leniently with feedparser."""
+"""Streamed reading of RSS and Atom that stops at an entry cap, for the poller."""
+
+# Entries are built one element at a time and the tree is pruned behind them, so a feed of
+# 5,000 entries is neither held as a tree nor parsed past what a poll will take. A document
+# that is not well-formed raises StreamError; the caller then reads it leniently with
+# feedparser.
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""The poller: checks subscribed feeds when they are due (conditional GET, per-feed
-schedule, backoff on errors, 410 disables, 301/308 move the stored URL), fetches the pages
-of new entries with bounded concurrency (globally and per host) and hands them to the
-ingest pipeline in small chunks, so a feed of 5,000 entries is never held in memory whole.
+"""The feed poller: checks due subscriptions and hands new entries to the ingest pipeline."""
 
-Fetching and parsing run on worker threads; ingesting (extraction, embedding, the write
-transaction) runs on the thread that called `poll_once`, one chunk at a time, fed through
-a bounded queue: a slow model holds the fetchers back instead of piling up pages."""
+# Checks are conditional GETs with a per-feed schedule and backoff on errors; 410 disables a
+# feed, 301/308 move its stored URL. Fetching and parsing run on worker threads (bounded
+# globally and per host); ingesting (extraction, embedding, the write transaction) runs on
+# the thread that called `poll_once`, one chunk of entries at a time, fed through a bounded
+# queue: a slow model holds the fetchers back instead of piling up pages, and a feed of
+# 5,000 entries is never held in memory whole.
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from .schedule import backoff, next_interval, retry_after
 
 log = logging.getLogger(__name__)
 
-CHUNK = 16  # entries fetched and ingested together
+CHUNK = 16  # entries of one feed fetched together
+BATCH = 32  # entries (of one or more feeds) ingested together
 PAGE_WORKERS = 4  # page fetches of one chunk in parallel
 PARTIAL_RETRY = 3600.0  # first retry of a partial entry's page, doubling after
 PARTIAL_ATTEMPTS = 5  # then the entry stays partial
@@ -95,12 +96,20 @@ class Poller:
         self.entry_cap = max(1, int(settings.poll_max_entries))
         self.workers = max(1, int(settings.poll_workers))
         self.per_host = max(1, int(settings.poll_per_host))
+        self._stop = threading.Event()
 
     # -- cycles ------------------------------------------------------------------------
 
-    def poll_once(self, progress: Progress | None = None, all_feeds: bool = False) -> PollReport:
+    def poll_once(
+        self,
+        progress: Progress | None = None,
+        all_feeds: bool = False,
+        stop: threading.Event | None = None,
+    ) -> PollReport:
         """Check every due feed (every enabled one with all_feeds) and retry due partial
-        entries; returns what happened."""
+        entries; returns what happened. Once `stop` is set, feeds not started yet are left
+        for the next cycle."""
+        self._stop = stop or threading.Event()
         report = PollReport()
         now = self.clock()
         if all_feeds:
@@ -122,7 +131,7 @@ class Poller:
         so feeds added meanwhile are picked up)."""
         while not stop.is_set():
             try:
-                self.poll_once(progress)
+                self.poll_once(progress, stop=stop)
             except Exception:  # the poller must outlive any one bad cycle
                 log.exception("poll cycle failed")
             stop.wait(self._idle_seconds())
@@ -148,6 +157,9 @@ class Poller:
             with hosts_lock:
                 gate = hosts.setdefault(host, threading.Semaphore(self.per_host))
             with gate:
+                if self._stop.is_set():
+                    messages.put(("done", sub, None))
+                    return
                 try:
                     verdict = self._check(sub, fetcher, messages)
                 except Exception as exc:  # a bug on one feed is that feed's error
@@ -159,13 +171,20 @@ class Poller:
             for sub in due:
                 pool.submit(work, sub)
             pending = len(due)
-            while pending:
+            buffered: list[tuple[dict, list[Entry], list[Page]]] = []
+            while pending:  # until every worker is done: none may be left blocked on put()
                 kind, sub, payload = messages.get()
                 if kind == "items":
-                    self._ingest_chunk(sub, payload, report, progress)
-                    continue
-                pending -= 1
-                self._finish(sub, payload, report, progress)
+                    buffered.append((sub, *payload))
+                else:
+                    pending -= 1
+                    if payload is not None:
+                        self._finish(sub, payload, report, progress)
+                # ingest a full batch, or what there is when nothing else is waiting
+                if sum(len(pages) for _, _, pages in buffered) >= BATCH or messages.empty():
+                    self._ingest(buffered, report, progress)
+                    buffered = []
+            self._ingest(buffered, report, progress)
 
     def _check(self, sub: dict[str, Any], fetcher: Fetcher, messages: queue.Queue) -> _Checked:
         now = self.clock()
@@ -269,32 +288,46 @@ class Poller:
         fetched = dict(fetcher.fetch_many([e.url for e in chunk], workers=PAGE_WORKERS))
         return [entry_page(entry, fetched.get(entry.url), source, self.clock()) for entry in chunk]
 
-    def _ingest_chunk(self, sub, payload, report: PollReport, progress) -> None:
-        chunk, items = payload
+    def _ingest(self, batch: list[tuple[dict, list[Entry], list[Page]]], report: PollReport,
+                progress) -> None:
+        """Ingest the buffered chunks of one or more feeds together (a feed with one new
+        entry does not cost a write transaction of its own), oldest entry first, then
+        remember which entry became which article."""
+        if not batch:
+            return
+        items = [page for _, _, pages in batch for page in pages]
+        items.sort(key=lambda p: (p.hints.get("published") is None,
+                                  p.hints.get("published") or datetime.min.replace(tzinfo=UTC)))
         result = IngestResult()
-        self.ingest(items, result)
+        try:
+            self.ingest(items, result)
+        except Exception as exc:  # the entries are not recorded: seen again next time
+            log.exception("ingesting %d entries failed", len(items))
+            report.errors += [(sub["url"], f"ingest failed: {exc}") for sub, _, _ in batch]
+            return
         _merge(report.result, result)
-        report.entries += len(chunk)
-        report.pages += sum(1 for page in items if page.content)
-        ids = self.store.known_entries(sub["id"], [(e.guid, e.url) for e in chunk])
-        stored = self.store.articles([i for i in ids if i], text=False)
         now = self.clock()
-        rows = []
-        for entry, page, article_id in zip(chunk, items, ids, strict=True):
-            article = stored.get(article_id or 0)
-            partial = bool(article and article.partial)
-            report.partial += partial
-            rows.append({
-                "guid": entry.guid,
-                "url": entry.url,
-                "article_id": article_id or None,
-                "partial": partial,
-                "retry_at": now + timedelta(seconds=PARTIAL_RETRY) if partial else None,
-                "last_error": page.hints.get("fetch_error"),
-            })
-        self.store.record_entries(sub["id"], rows)
-        if progress:
-            progress("entries", f"{sub['url']}: {result.new + result.duplicate} stored")
+        for sub, chunk, pages in batch:
+            report.entries += len(chunk)
+            report.pages += sum(1 for page in pages if page.content)
+            ids = self.store.known_entries(sub["id"], [(e.guid, e.url) for e in chunk])
+            stored = self.store.articles([i for i in ids if i], text=False)
+            rows = []
+            for entry, page, article_id in zip(chunk, pages, ids, strict=True):
+                article = stored.get(article_id or 0)
+                partial = bool(article and article.partial)
+                report.partial += partial
+                rows.append({
+                    "guid": entry.guid,
+                    "url": entry.url,
+                    "article_id": article_id or None,
+                    "partial": partial,
+                    "retry_at": now + timedelta(seconds=PARTIAL_RETRY) if partial else None,
+                    "last_error": page.hints.get("fetch_error"),
+                })
+            self.store.record_entries(sub["id"], rows)
+            if progress:
+                progress("entries", f"{sub['url']}: {len(chunk)} new")
 
     def _finish(self, sub, verdict: _Checked, report: PollReport, progress) -> None:
         report.checked += 1

@@ -1,5 +1,4 @@
-"""When to check a feed next: the server's cache hints, RSS <ttl>, Retry-After and the feed's
-own posting rate, bounded; exponential backoff with jitter after errors."""
+"""When to check a feed next: posting rate, cache hints, <ttl>, Retry-After; error backoff."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Subscriptions: add a feed (or a site, by feed autodiscovery), list, remove, OPML import
-(folders become categories; importing twice adds nothing) and export (OPML 2.0)."""
+"""Subscriptions: add (with feed autodiscovery), list, remove, OPML import and export."""
 
 from __future__ import annotations
 

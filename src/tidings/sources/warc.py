@@ -1,7 +1,8 @@
-"""WARC archives (WARC/1.0 and 1.1, plain or gzipped) read with warcio: each HTML response
-record becomes a Page with the record's target URI and date. Revisit records, non-HTML and
-non-200 responses are counted as ignored, never failed; requests, metadata and warcinfo
-records are not content and are passed over."""
+"""WARC archives (1.0 and 1.1, plain or gzipped, via warcio): HTML responses become Pages."""
+
+# Each HTML 200 response record becomes a Page with the record's target URI and date.
+# Revisit records, non-HTML and non-200 responses are counted as ignored, never failed;
+# requests, metadata and warcinfo records are not content and are passed over.
 
 from __future__ import annotations
 
