@@ -289,6 +289,7 @@ def test_redirect_to_a_private_address_is_refused(engine):
     poller = Poller(engine.store, engine.settings, ingest=lambda items, result: result,
                     upgrade=lambda pages: {}, fetcher=fetcher)
     report = poller.poll_once()
+    poller.close()
     assert report.failed == 1
     assert _feed(engine, feed_id)["last_error"] == "private address 10.1.2.3 refused"
 
@@ -326,6 +327,7 @@ def test_a_failing_ingest_is_reported_and_never_blocks_the_workers(engine, serve
                     ingest=broken_ingest, upgrade=lambda pages: {},
                     fetcher=lambda: make_fetcher(engine.settings))
     report = poller.poll_once()
+    poller.close()
     assert report.updated == 6
     assert {reason for _, reason in report.errors} == {"ingest failed: disk full"}
     assert engine.stats()["articles"] == 0
@@ -342,3 +344,12 @@ def test_a_stopped_poller_leaves_the_remaining_feeds(engine, server):
     report = engine.poller().poll_once(stop=stop)
     assert report.checked == 0
     assert len(engine.store.due_subscriptions(datetime.now(UTC))) == 3
+
+
+def test_cycles_reuse_their_worker_threads_and_connections(engine, server):
+    for i in range(4):
+        _subscribe(engine, server.set(f"/cycle-{i}.xml", body=rss([])))
+    for _ in range(5):
+        engine.poll(all_feeds=True)
+    # each worker thread holds one reader connection; new threads per cycle would leak them
+    assert len(engine.store._readers) <= engine.settings.poll_workers + 2

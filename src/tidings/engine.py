@@ -71,6 +71,7 @@ class Engine:
         self.related_finder = Related(self.store, self.vectors, s.related_limit)
         self.subscriptions = Subscriptions(self.store, lambda: make_fetcher(s))
         self.tokens = Tokens(self.store)
+        self._poller: Poller | None = None
         if check_model:
             self.model.check()
 
@@ -210,15 +211,18 @@ class Engine:
     # -- polling -----------------------------------------------------------------------
 
     def poller(self) -> Poller:
-        """The feed poller over this engine's pipeline. Feed checks retry once at most (the
-        poller's own backoff takes over after that)."""
-        return Poller(
-            self.store,
-            self.settings,
-            ingest=lambda items, result: self.ingestor.ingest_items(items, result=result),
-            upgrade=self.ingestor.upgrade,
-            fetcher=lambda: make_fetcher(self.settings, max_retries=1, max_retry_wait=5.0),
-        )
+        """The feed poller over this engine's pipeline (one per engine, closed with it).
+        Feed checks retry once at most: the poller's own backoff takes over after that."""
+        with self._lock:
+            if self._poller is None:
+                self._poller = Poller(
+                    self.store,
+                    self.settings,
+                    ingest=lambda items, result: self.ingestor.ingest_items(items, result=result),
+                    upgrade=self.ingestor.upgrade,
+                    fetcher=lambda: make_fetcher(self.settings, max_retries=1, max_retry_wait=5.0),
+                )
+            return self._poller
 
     def poll(self, progress: Progress | None = None, all_feeds: bool = False) -> PollReport:
         """One poll cycle: every due subscribed feed (every enabled one with all_feeds)."""
@@ -278,6 +282,8 @@ class Engine:
         return counts
 
     def close(self) -> None:
+        if self._poller is not None:
+            self._poller.close()
         with self._lock:
             self.vectors.save()
             self.store.close()

@@ -97,6 +97,8 @@ class Poller:
         self.workers = max(1, int(settings.poll_workers))
         self.per_host = max(1, int(settings.poll_per_host))
         self._stop = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # -- cycles ------------------------------------------------------------------------
 
@@ -121,6 +123,20 @@ class Poller:
                 self._check_all(due, fetcher, report, progress)
             self._retry_partials(fetcher, report, progress)
         return report
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The feed checkers, kept from cycle to cycle: each thread holds a database reader
+        connection of its own, so new threads every cycle would open new connections."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tidings-feed")
+            return self._pool
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def start(self) -> PollingThread:
         """Poll in a background thread (a daemon: it never keeps the process alive)."""
@@ -167,24 +183,24 @@ class Poller:
                     verdict = self._failure(sub, FetchError(f"unexpected error: {exc}"))
             messages.put(("done", sub, verdict))
 
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for sub in due:
-                pool.submit(work, sub)
-            pending = len(due)
-            buffered: list[tuple[dict, list[Entry], list[Page]]] = []
-            while pending:  # until every worker is done: none may be left blocked on put()
-                kind, sub, payload = messages.get()
-                if kind == "items":
-                    buffered.append((sub, *payload))
-                else:
-                    pending -= 1
-                    if payload is not None:
-                        self._finish(sub, payload, report, progress)
-                # ingest a full batch, or what there is when nothing else is waiting
-                if sum(len(pages) for _, _, pages in buffered) >= BATCH or messages.empty():
-                    self._ingest(buffered, report, progress)
-                    buffered = []
-            self._ingest(buffered, report, progress)
+        pool = self._workers()
+        for sub in due:
+            pool.submit(work, sub)
+        pending = len(due)
+        buffered: list[tuple[dict, list[Entry], list[Page]]] = []
+        while pending:  # until every worker is done: none may be left blocked on put()
+            kind, sub, payload = messages.get()
+            if kind == "items":
+                buffered.append((sub, *payload))
+            else:
+                pending -= 1
+                if payload is not None:
+                    self._finish(sub, payload, report, progress)
+            # ingest a full batch, or what there is when nothing else is waiting
+            if sum(len(pages) for _, _, pages in buffered) >= BATCH or messages.empty():
+                self._ingest(buffered, report, progress)
+                buffered = []
+        self._ingest(buffered, report, progress)
 
     def _check(self, sub: dict[str, Any], fetcher: Fetcher, messages: queue.Queue) -> _Checked:
         now = self.clock()
