@@ -26,6 +26,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
     etag: str | None = None  # answer 304 when the client sends it back
+    dribble: bool = False  # a status line, then one header byte every 0.2 s, never ending
 
 
 class FeedServer(ThreadingHTTPServer):
@@ -79,6 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
             route = Route(404, b"not here")
         if route.delay:
             time.sleep(route.delay)
+        if route.dribble:
+            self._dribble()
+            return
         if route.etag and self.headers.get("If-None-Match") == route.etag:
             self.send_response(304)
             self.send_header("ETag", route.etag)
@@ -95,6 +99,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(OSError):
             self.wfile.write(route.body)
+
+
+    def _dribble(self) -> None:
+        # each read is quick, the whole response never ends
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(100):
+                self.wfile.write(b"a")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
+        self.close_connection = True
 
 
 def article_html(title: str, seed: int, extra: str = "") -> bytes:

@@ -4,88 +4,42 @@ address form refused after every redirect, one bad URL fails alone, one deadline
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from tidings.sources.http import Fetcher, FetchError, is_public_address
 
+from .feedserver import FeedServer
+
 PAGE = b"<html><head><title>Ferry</title></head><body><p>The ferry sails.</p></body></html>"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status, body=b"", headers=None):
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        srv = self.server
-        with srv.lock:
-            srv.seen.append((self.path, self.headers.get("Host")))
-        if self.path.split("?", 1)[0] == "/page":
-            self._send(200, PAGE, {"Content-Type": "text/html"})
-        elif self.path == "/busy":
-            self._send(503, b"busy", {"Retry-After": "1"})
-        elif self.path.startswith("/slow-hop/"):
-            left = int(self.path.rsplit("/", 1)[1])
-            time.sleep(0.4)
-            target = "/page" if left == 0 else f"/slow-hop/{left - 1}"
-            self._send(302, headers={"Location": target})
-        elif self.path == "/dribble-headers":
-            # a status line, then one header byte every 0.2 s: each read is quick, the whole
-            # response never ends
-            try:
-                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-                for _ in range(100):
-                    self.wfile.write(b"a")
-                    self.wfile.flush()
-                    time.sleep(0.2)
-            except OSError:
-                pass
-            self.close_connection = True
-        else:
-            self._send(404)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.seen: list[tuple[str, str]] = []
-
-    def handle_error(self, request, client_address):
-        pass
 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
+    srv = FeedServer()
+    srv.set("/page", body=PAGE, headers={"Content-Type": "text/html"})
+    srv.set("/page?2", body=PAGE, headers={"Content-Type": "text/html"})
+    srv.set("/busy", status=503, body=b"busy", headers={"Retry-After": "1"})
+    for left in range(5):  # five hops of 0.4 s each
+        target = "/page" if left == 0 else f"/slow-hop/{left - 1}"
+        srv.set(f"/slow-hop/{left}", status=302, headers={"Location": target}, delay=0.4)
+    srv.set("/dribble-headers", dribble=True)
     yield srv
-    srv.shutdown()
-    srv.server_close()
+    srv.stop()
 
 
 @pytest.fixture
 def port(server):
     with server.lock:
-        server.seen.clear()
+        server.log.clear()
     return server.server_address[1]
+
+
+def _seen(server) -> list[tuple[str, str]]:
+    with server.lock:
+        return [(path, headers.get("Host")) for path, headers in server.log]
 
 
 def _fetcher(**kwargs):
@@ -110,7 +64,7 @@ def test_connects_to_the_address_that_was_checked(server, port):
     assert result.page.content == PAGE
     assert result.address == "127.0.0.1"
     assert calls == ["rebind.test"]
-    assert server.seen == [("/page", f"rebind.test:{port}")]  # the Host header is the name
+    assert _seen(server) == [("/page", f"rebind.test:{port}")]  # the Host header is the name
 
 
 def test_pooled_connection_is_never_shared_between_names(server, port):
@@ -118,7 +72,7 @@ def test_pooled_connection_is_never_shared_between_names(server, port):
     with _fetcher(allow_private=True, resolver=lambda h: table[h]) as f:
         f.fetch(f"http://a.test:{port}/page")
         f.fetch(f"http://b.test:{port}/page")
-    assert [host for _, host in server.seen] == [f"a.test:{port}", f"b.test:{port}"]
+    assert [host for _, host in _seen(server)] == [f"a.test:{port}", f"b.test:{port}"]
 
 
 @pytest.mark.parametrize(

@@ -342,10 +342,15 @@ def feeds_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def feeds_remove(ctx: click.Context, feed: str) -> None:
     """Unsubscribe from FEED (an id or URL); its articles stay."""
+    _remove(ctx, lambda engine: engine.subscriptions.remove(feed), f"no subscribed feed {feed}",
+            f"unsubscribed from {feed}")
+
+
+def _remove(ctx: click.Context, remove, missing: str, done: str) -> None:
     with _engine(ctx) as engine:
-        if not engine.subscriptions.remove(feed):
-            raise click.ClickException(f"no subscribed feed {feed}")
-    click.echo(f"unsubscribed from {feed}")
+        if not remove(engine):
+            raise click.ClickException(missing)
+    click.echo(done)
 
 
 @feeds.command("import")
@@ -458,10 +463,8 @@ def tokens_list(ctx: click.Context) -> None:
 @click.pass_context
 def tokens_revoke(ctx: click.Context, name: str) -> None:
     """Revoke the token called NAME."""
-    with _engine(ctx) as engine:
-        if not engine.tokens.revoke(name):
-            raise click.ClickException(f"no token named {name}")
-    click.echo(f"revoked {name}")
+    _remove(ctx, lambda engine: engine.tokens.revoke(name), f"no token named {name}",
+            f"revoked {name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

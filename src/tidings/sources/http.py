@@ -153,6 +153,17 @@ class _Budget:
         return left if timeout is None else min(timeout, left)
 
 
+@dataclass
+class _Hop:
+    """One request of a fetch (the first, or one after a redirect) and what it may use."""
+
+    url: str
+    headers: dict[str, str]
+    max_bytes: int
+    addresses: list[str]  # checked; the only ones it may connect to
+    budget: _Budget
+
+
 class _PinnedBackend(httpcore.NetworkBackend):
     """Opens TCP connections only to the addresses the fetcher checked for that host in this
     request (set in `_context`), never by resolving the name again."""
@@ -363,7 +374,7 @@ class Fetcher:
         for _hop in range(self.max_redirects + 1):
             addresses = self._check_url(current, check_robots=check_robots, budget=budget)
             status, response_headers, body, address = self._with_retries(
-                current, headers, max_bytes, addresses, budget
+                _Hop(current, headers, max_bytes, addresses, budget)
             )
             if status in REDIRECT_STATUSES:
                 location = response_headers.get("location")
@@ -398,18 +409,12 @@ class Fetcher:
         )
         return FetchResult(status, page, etag, last_modified, dict(headers))
 
-    def _with_retries(
-        self,
-        url: str,
-        headers: dict[str, str],
-        max_bytes: int,
-        addresses: list[str],
-        budget: _Budget,
-    ) -> tuple[int, httpx.Headers, bytes | None, str | None]:
+    def _with_retries(self, hop: _Hop) -> tuple[int, httpx.Headers, bytes | None, str | None]:
+        url, budget = hop.url, hop.budget
         attempt = 0
         while True:
             try:
-                return self._exchange(url, headers, max_bytes, addresses, budget)
+                return self._exchange(hop)
             except _Retryable as retry:
                 if attempt >= self.max_retries:
                     raise retry.error from None
@@ -432,24 +437,18 @@ class Fetcher:
 
     # --- one exchange ------------------------------------------------------------
 
-    def _exchange(
-        self,
-        url: str,
-        headers: dict[str, str],
-        max_bytes: int,
-        addresses: list[str],
-        budget: _Budget,
-    ) -> tuple[int, httpx.Headers, bytes | None, str | None]:
+    def _exchange(self, hop: _Hop) -> tuple[int, httpx.Headers, bytes | None, str | None]:
+        url, budget = hop.url, hop.budget
         waited = self._wait_turn(_host_key(url))
         budget.deadline += waited  # politeness queueing is not the server's time
         timed_out = FetchError(f"timed out after {budget.seconds:g}s", url=url)
         if budget.remaining() <= 0:
             raise timed_out
-        _context.pins = {_pin_key(url): addresses}
+        _context.pins = {_pin_key(url): hop.addresses}
         _context.budget = budget
         try:
             with self._client.stream(
-                "GET", url, headers=headers, timeout=budget.remaining()
+                "GET", url, headers=hop.headers, timeout=budget.remaining()
             ) as response:
                 address = _peer(response)
                 status = response.status_code
@@ -459,7 +458,7 @@ class Fetcher:
                     raise _Retryable(error, _retry_after(response.headers.get("retry-after")))
                 if status == 304 or status in REDIRECT_STATUSES or not 200 <= status < 300:
                     return status, response.headers, None, address
-                body = self._read_body(response, max_bytes, budget)
+                body = self._read_body(response, hop.max_bytes, budget)
                 return status, response.headers, body, address
         except httpx.TimeoutException:
             raise _Retryable(timed_out) from None
