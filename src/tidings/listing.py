@@ -275,5 +275,6 @@ class Listing:
         return self.store.outlets()
 
     def feeds(self) -> list[dict]:
-        """The subscribed feeds with their last check and error."""
-        return self.store.sources()
+        """The subscribed feeds with their poll state: last and next check, status, consecutive
+        errors and the last error, entries stored."""
+        return self.store.subscriptions()
