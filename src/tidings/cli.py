@@ -255,7 +255,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 @main.group()
 def users() -> None:
-    """Reader accounts: add, list, remove."""
+    """Reader accounts: add, list, remove, API passwords for reader apps."""
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -300,6 +300,21 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     for a in found:
         created = a.created.date().isoformat() if a.created else ""
         click.echo(f"{a.name:<24} {a.role:<7} {created}")
+
+
+@users.command("api-password")
+@click.argument("name")
+@click.pass_context
+def users_api_password(ctx: click.Context, name: str) -> None:
+    """Set the password reader apps sign in with (Google Reader API, Fever), apart from the
+    account's own (asks twice on a terminal, reads one line from standard input otherwise)."""
+    password = _read_password(False)
+    with _engine(ctx) as engine:
+        try:
+            account = engine.readers.api_passwords.set_by_name(name, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"API password set for {account.name}")
 
 
 @users.command("remove")

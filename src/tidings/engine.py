@@ -26,6 +26,7 @@ from .sources.poller import Poller, PollingThread, PollReport
 from .sources.subscriptions import Subscriptions
 from .store import Store, open_store
 from .stories import NEIGHBOURS, StoryClusterer
+from .streams import Streams
 
 __all__ = ["SEARCH_MODES", "Engine", "ModelMismatchError", "embed_text", "make_fetcher"]
 
@@ -78,6 +79,7 @@ class Engine:
             related=self.related, index_size=lambda: len(self.vectors),
         )
         self.subscriptions = Subscriptions(self.store, lambda: make_fetcher(s))
+        self.streams = Streams(self.store)  # what reader apps and feeds out page through
         self._poller: Poller | None = None
         if check_model:
             self.model.check()

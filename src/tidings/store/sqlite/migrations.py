@@ -272,6 +272,29 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        # reader-app sync: an API password per account (apart from the sign-in password) with
+        # its Fever key, followed stories, and the lookups streams page through
+        "m010_sync",
+        [
+            """CREATE TABLE api_passwords (
+                account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+                password_hash TEXT NOT NULL,
+                fever_key TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE followed_stories (
+                account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (account_id, story_id)
+            ) WITHOUT ROWID""",
+            # which feeds an item came through (its own entries and its copies')
+            "CREATE INDEX feed_entries_article ON feed_entries(article_id)",
+            # ot/nt and mark-all-as-read filter on crawl time
+            "CREATE INDEX articles_crawled ON articles(created_at) WHERE duplicate_of IS NULL",
+        ],
+    ),
 ]
 
 
