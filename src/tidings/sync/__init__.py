@@ -9,6 +9,7 @@ __all__ = ["install"]
 
 
 def install(app: FastAPI) -> None:
-    from . import greader
+    from . import fever, greader
 
     app.include_router(greader.router)
+    app.include_router(fever.router)
