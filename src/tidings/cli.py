@@ -317,6 +317,25 @@ def users_api_password(ctx: click.Context, name: str) -> None:
     click.echo(f"API password set for {account.name}")
 
 
+@users.command("feed-url")
+@click.argument("name")
+@click.argument("stream", type=click.Choice(["unread", "starred", "followed"]))
+@click.option("--format", "fmt", type=click.Choice(["atom", "rss", "json"]), default="atom")
+@click.pass_context
+def users_feed_url(ctx: click.Context, name: str, stream: str, fmt: str) -> None:
+    """The secret path of an account's own feed (needs an API password; a new API password
+    changes it)."""
+    from .sync.feeds import private_path
+
+    with _engine(ctx) as engine:
+        passwords = engine.readers.api_passwords
+        account = passwords.account_named(name)
+        token = passwords.stream_token(account, stream) if account else None
+    if account is None or token is None:
+        raise click.ClickException(f"{name!r}: no such account, or it has no API password")
+    click.echo(private_path(account.name, stream, token, fmt))
+
+
 @users.command("remove")
 @click.argument("name")
 @click.pass_context

@@ -88,6 +88,11 @@ class ApiPasswords:
             return None
         return self.store.account_by_fever_key(key)
 
+    def account_named(self, name: str) -> Account | None:
+        """The account named so, when it has an API password."""
+        found = self.store.api_credentials(name) if 0 < len(name or "") <= 64 else None
+        return found[0] if found else None
+
     def stream_token(self, account: Account, stream: str) -> str | None:
         """The secret that opens one private stream's feed URL (None without an API
         password; a new API password changes every one)."""

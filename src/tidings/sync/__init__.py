@@ -1,5 +1,5 @@
 """Reader-app protocols as thin adapters over the Engine: the Google Reader API (FreshRSS
-flavour) and Fever. `install(app)` mounts them."""
+flavour), Fever, and feeds out (Atom, RSS, JSON Feed). `install(app)` mounts them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ __all__ = ["install"]
 
 
 def install(app: FastAPI) -> None:
-    from . import fever, greader
+    from . import feeds, fever, greader
 
     app.include_router(greader.router)
     app.include_router(fever.router)
+    app.include_router(feeds.router)
