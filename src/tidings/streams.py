@@ -21,6 +21,7 @@ STARRED = STATE + "starred"
 KEPT_UNREAD = STATE + "kept-unread"
 LABEL = "user/-/label/"
 STORY_LABEL = re.compile(r"^Story (\d{1,18})\b")
+SEARCH_LABEL = "Search: "
 _USER_PART = re.compile(r"^user/[^/]*/")
 MAX_PAGE = 10_000
 
@@ -77,6 +78,9 @@ class Streams:
             return StreamQuery(unmarked=("read",))
         if sid.startswith(LABEL):
             name = sid[len(LABEL) :]
+            if name.startswith(SEARCH_LABEL):
+                search = self.saved_search(account, name[len(SEARCH_LABEL) :])
+                return StreamQuery(saved_search=search if search is not None else 0)
             story = self.followed_label(account, name)
             if story is not None:
                 return StreamQuery(story_ids=[story])
@@ -102,6 +106,18 @@ class Streams:
         if story is None or story.id not in self.store.followed_stories(account.id):
             return None
         return story.id
+
+    def saved_search(self, account: Account, name: str) -> int | None:
+        """The id of the account's saved search named so."""
+        for search in self.store.saved_searches(account.id):
+            if search["name"].lower() == name.strip().lower():
+                return int(search["id"])
+        return None
+
+    def searches(self, account: Account) -> list[tuple[int, str]]:
+        """(saved search id, label name) of each of the account's saved searches."""
+        return [(int(s["id"]), SEARCH_LABEL + s["name"])
+                for s in self.store.saved_searches(account.id)]
 
     def followed(self, account: Account) -> list[tuple[int, str]]:
         """(story id, label name) of each story the account follows."""

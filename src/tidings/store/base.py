@@ -65,6 +65,7 @@ class StreamQuery:
     categories: Sequence[str] | None = None  # in a feed of any of these categories
     story_ids: Sequence[int] | None = None  # in any of these stories
     ids: Sequence[int] | None = None  # only these ids (ids of copies match nothing)
+    saved_search: int | None = None  # matched by this saved search
     crawled_from: datetime | None = None  # crawl time >= this
     crawled_before: datetime | None = None  # crawl time < this
     after_id: int | None = None  # keyset: id > after_id
@@ -534,3 +535,28 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def followed_stories(self, account_id: int) -> list[int]:
         """Ids of the live stories the account follows (absorbed ones resolved), ascending."""
+
+    # -- saved searches ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_saved_search(self, account_id: int, fields: dict[str, Any]) -> int | None:
+        """Save a search: "name", "query", "mode", "filters" (a JSON-able dict), "webhook_url"
+        and "webhook_secret" (both may be None), "checked_id" (matches are looked for among
+        articles with larger ids). None when the account has a search of that name
+        (case-insensitively)."""
+
+    @abc.abstractmethod
+    def saved_searches(self, account_id: int | None = None) -> list[dict[str, Any]]:
+        """Saved searches (every account's when None), by id: the fields above plus "id",
+        "account_id", "created" and "matches" (how many)."""
+
+    @abc.abstractmethod
+    def remove_saved_search(self, account_id: int, search_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    def add_search_matches(
+        self, search_id: int, matches: Sequence[tuple[int, float]], checked_id: int
+    ) -> list[int]:
+        """Record (article id, score) matches of a saved search and move its "checked_id"
+        forward to `checked_id` (never back), atomically; returns the ids that were new
+        matches (missing articles and known matches are left out)."""

@@ -1,6 +1,7 @@
 """Feeds out over HTTP: every stream as Atom, RSS or JSON Feed, paged by keyset (`before`),
 with ETag / Last-Modified. Public streams (all, a category, a source, a story) need no auth; a
-reader's own streams (unread, starred, followed stories) take that stream's secret token."""
+reader's own streams (unread, starred, followed stories, each saved search) take that
+stream's secret token."""
 
 from __future__ import annotations
 
@@ -72,7 +73,10 @@ def _public(engine, kind: str, ident: str) -> tuple[StreamQuery, str, str]:
 
 def _private(engine, name: str, stream: str, token: str | None):
     account = engine.readers.api_passwords.account_named(name)
-    if account is None or stream not in PRIVATE or not (
+    search = None
+    if account is not None and stream.startswith("search-") and stream[7:].isdigit():
+        search = engine.saved_searches.get(account, int(stream[7:]))
+    if account is None or (stream not in PRIVATE and search is None) or not (
         engine.readers.api_passwords.stream_token_valid(account, stream, token)
     ):
         raise Problem(403, "this feed needs its secret token (tidings users feed-url NAME STREAM)")
@@ -80,6 +84,8 @@ def _private(engine, name: str, stream: str, token: str | None):
         query = StreamQuery(unmarked=("read",))
     elif stream == "starred":
         query = StreamQuery(marked=("starred",))
+    elif search is not None:
+        return account, StreamQuery(saved_search=search["id"]), f"{name}: {search['name']}"
     else:
         query = StreamQuery(story_ids=engine.readers.follows.stories(account))
     return account, query, f"{name}: {stream}"

@@ -304,6 +304,7 @@ def tag_list(ctx: Context):
     tags += [
         {"id": LABEL + label, "type": "tag"}
         for _, label in ctx.engine.streams.followed(ctx.account)
+        + ctx.engine.streams.searches(ctx.account)
     ]
     return JSONResponse({"tags": tags})
 
@@ -348,6 +349,12 @@ def unread_count(ctx: Context):
     for story_id, label in ctx.engine.streams.followed(account):
         total = store.stream_counts(
             account.id, StreamQuery(unmarked=("read",), story_ids=[story_id])
+        ).get(0)
+        if total:
+            row(LABEL + label, *total)
+    for search_id, label in ctx.engine.streams.searches(account):
+        total = store.stream_counts(
+            account.id, StreamQuery(unmarked=("read",), saved_search=search_id)
         ).get(0)
         if total:
             row(LABEL + label, *total)

@@ -295,6 +295,32 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX articles_crawled ON articles(created_at) WHERE duplicate_of IS NULL",
         ],
     ),
+    (
+        # saved searches and the articles each matched as they were ingested
+        "m011_saved_searches",
+        [
+            """CREATE TABLE saved_searches (
+                id INTEGER PRIMARY KEY,
+                account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                name TEXT NOT NULL COLLATE NOCASE,
+                query TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                filters TEXT NOT NULL DEFAULT '{}',
+                webhook_url TEXT,
+                webhook_secret TEXT,
+                checked_id INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                UNIQUE (account_id, name)
+            )""",
+            """CREATE TABLE saved_search_matches (
+                search_id INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,
+                article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+                score REAL NOT NULL,
+                matched_at TEXT NOT NULL,
+                PRIMARY KEY (search_id, article_id)
+            ) WITHOUT ROWID""",
+        ],
+    ),
 ]
 
 

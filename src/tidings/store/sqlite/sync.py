@@ -1,9 +1,12 @@
 """Reader-app sync: API passwords and Fever keys, the streams the sync APIs and feeds out page
-through, subscription edits from reader apps, followed stories."""
+through, subscription edits from reader apps, followed stories, saved searches and their
+matches."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +53,9 @@ def _stream_where(account_id: int, q: StreamQuery) -> tuple[str, list[Any]]:
             else "0"
         )
         params += names
+    if q.saved_search is not None:
+        clauses.append("a.id IN (SELECT article_id FROM saved_search_matches WHERE search_id = ?)")
+        params.append(min(max(int(q.saved_search), 0), MAX_ID))
     for column, values in (("a.story_id", q.story_ids), ("a.id", q.ids)):
         if values is not None:
             ids = valid_ids(values)
@@ -230,3 +236,67 @@ class SyncQueries:
         ).fetchall()
         live = {self._live_story(self.reader, row[0]) for row in rows}
         return sorted(i for i in live if i is not None)
+
+    # -- saved searches ----------------------------------------------------------------
+
+    def add_saved_search(self, account_id: int, fields: dict[str, Any]) -> int | None:
+        with self.transaction() as tx:
+            cursor = tx.conn.execute(
+                "INSERT INTO saved_searches (account_id, name, query, mode, filters, "
+                "webhook_url, webhook_secret, checked_id, created_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(account_id, name) DO NOTHING",
+                (
+                    account_id, fields["name"], fields["query"], fields["mode"],
+                    json.dumps(fields.get("filters") or {}, sort_keys=True),
+                    fields.get("webhook_url"), fields.get("webhook_secret"),
+                    int(fields.get("checked_id") or 0), now_iso(),
+                ),
+            )
+            return int(cursor.lastrowid) if cursor.rowcount else None
+
+    def saved_searches(self, account_id: int | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE s.account_id = ?", [account_id]) if account_id is not None else (
+            "", [])
+        rows = self.reader.execute(
+            "SELECT s.*, (SELECT count(*) FROM saved_search_matches m WHERE m.search_id = s.id) "
+            f"AS matches FROM saved_searches s {where} ORDER BY s.id",
+            params,
+        )
+        out = []
+        for row in rows:
+            found = dict(row)
+            found["filters"] = json.loads(found["filters"] or "{}")
+            found["created"] = from_iso(found.pop("created_at"))
+            out.append(found)
+        return out
+
+    def remove_saved_search(self, account_id: int, search_id: int) -> bool:
+        if not valid_ids([search_id]):
+            return False
+        with self.transaction() as tx:
+            return tx.conn.execute(
+                "DELETE FROM saved_searches WHERE id = ? AND account_id = ?",
+                (search_id, account_id),
+            ).rowcount > 0
+
+    def add_search_matches(
+        self, search_id: int, matches: Sequence[tuple[int, float]], checked_id: int
+    ) -> list[int]:
+        added = []
+        with self.transaction() as tx:
+            for article_id, score in matches:
+                if not valid_ids([article_id]):
+                    continue
+                cursor = tx.conn.execute(
+                    "INSERT OR IGNORE INTO saved_search_matches (search_id, article_id, score, "
+                    "matched_at) SELECT ?, id, ?, ? FROM articles WHERE id = ? "
+                    "AND EXISTS (SELECT 1 FROM saved_searches WHERE id = ?)",
+                    (search_id, float(score), now_iso(), article_id, search_id),
+                )
+                if cursor.rowcount:
+                    added.append(int(article_id))
+            tx.conn.execute(
+                "UPDATE saved_searches SET checked_id = max(checked_id, ?) WHERE id = ?",
+                (min(max(int(checked_id), 0), MAX_ID), search_id),
+            )
+        return added
