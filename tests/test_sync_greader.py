@@ -381,6 +381,10 @@ def test_trailing_and_double_slashes(live):
     client = Reader(live, "ada")
     r = client.http.get(f"{client.base}/reader/api/0//subscription/list/", headers=client.auth)
     assert r.status_code == 200 and "subscriptions" in r.json()
+    r = client.http.get(f"{live.url}//reader/api/0/user-info", headers=client.auth)
+    assert r.status_code == 200 and r.json()["userName"] == "ada"
+    r = httpx.post(f"{live.url}//accounts/ClientLogin", data={"Email": "ada", "Passwd": PASSWORD})
+    assert r.status_code == 200
 
 
 def test_cli_sets_the_api_password_from_stdin(tmp_path, embedder):

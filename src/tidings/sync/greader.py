@@ -97,7 +97,7 @@ async def _params(request: Request) -> MultiDict:
     return MultiDict(items)
 
 
-def _unauthorized(message: str = "Unauthorized") -> Refused:
+def unauthorized(message: str = "Unauthorized") -> Refused:
     return Refused(
         PlainTextResponse(
             message + "\n", 401, headers={"WWW-Authenticate": 'GoogleLogin realm="Tidings"'}
@@ -105,7 +105,7 @@ def _unauthorized(message: str = "Unauthorized") -> Refused:
     )
 
 
-def _auth_token(request: Request) -> str | None:
+def auth_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, rest = header.partition(" ")
     if scheme.lower() == "googlelogin":
@@ -174,7 +174,7 @@ def endpoint(path: str, write: bool = False):
     return register
 
 
-def _stream_query(ctx: Context, stream_id: str | None, n_max: int) -> StreamQuery:
+def stream_query(ctx: Context, stream_id: str | None, n_max: int) -> StreamQuery:
     p = ctx.params
     streams = ctx.engine.streams
     try:
@@ -215,7 +215,7 @@ def _stream_query(ctx: Context, stream_id: str | None, n_max: int) -> StreamQuer
     return query
 
 
-def _page(ctx: Context, query: StreamQuery):
+def page(ctx: Context, query: StreamQuery):
     """One page and the continuation to the next (None when this is the last)."""
     wanted = query.limit
     query.limit = wanted + 1
@@ -366,8 +366,8 @@ def unread_count(ctx: Context):
 @endpoint("stream/contents")
 def stream_contents(ctx: Context, stream_id: str | None = None):
     stream_id = stream_id or ctx.params.get("s") or READING_LIST
-    query = _stream_query(ctx, stream_id, MAX_CONTENTS)
-    found, continuation = _page(ctx, query)
+    query = stream_query(ctx, stream_id, MAX_CONTENTS)
+    found, continuation = page(ctx, query)
     items = ctx.engine.streams.items(ctx.account, found)
     return _items_response(ctx, stream_id, items, continuation)
 
@@ -375,8 +375,8 @@ def stream_contents(ctx: Context, stream_id: str | None = None):
 @endpoint("stream/items/ids")
 def stream_item_ids(ctx: Context):
     stream_id = ctx.params.get("s") or READING_LIST
-    query = _stream_query(ctx, stream_id, MAX_IDS)
-    found, continuation = _page(ctx, query)
+    query = stream_query(ctx, stream_id, MAX_IDS)
+    found, continuation = page(ctx, query)
     body: dict[str, Any] = {
         "itemRefs": [
             {"id": str(i.id), "directStreamIds": [], "timestampUsec": _usec(i.crawled)}
@@ -558,7 +558,7 @@ def disable_tag(ctx: Context):
 # -- routes ------------------------------------------------------------------------------
 
 
-async def _run(request: Request, work: Callable[[MultiDict], Awaitable[Response] | Response]):
+async def run(request: Request, work: Callable[[MultiDict], Awaitable[Response] | Response]):
     try:
         params = await _params(request)
         result = work(params)
@@ -589,7 +589,7 @@ async def client_login(request: Request):
             return JSONResponse({"SID": auth, "LSID": "null", "Auth": auth})
         return PlainTextResponse(f"SID={auth}\nLSID=null\nAuth={auth}\n")
 
-    return await _run(request, lambda params: asyncio.to_thread(login, params))
+    return await run(request, lambda params: asyncio.to_thread(login, params))
 
 
 async def api(request: Request, path: str):
@@ -604,10 +604,10 @@ async def api(request: Request, path: str):
 
     def call(params: MultiDict):
         engine = request.app.state.engine
-        token = _auth_token(request)
+        token = auth_token(request)
         account = engine.readers.api_passwords.account_for_token(token)
         if account is None:
-            raise _unauthorized()
+            raise unauthorized()
         if write and request.method != "POST":
             return PlainTextResponse("Method not allowed: writes are POSTs\n", 405)
         # the auth header already proves who writes (no cookies, so no cross-site forgery):
@@ -623,7 +623,7 @@ async def api(request: Request, path: str):
         except StreamError as exc:
             raise BadRequest(str(exc)) from None
 
-    return await _run(request, lambda params: asyncio.to_thread(call, params))
+    return await run(request, lambda params: asyncio.to_thread(call, params))
 
 
 for _prefix in PREFIXES:
