@@ -301,6 +301,24 @@ def test_search_filters(site, params, check):
     assert re.search(r"<h2 id=\"results\">\d+ results?", page)
 
 
+def test_search_by_feed_category(site):
+    store = site.engine.store
+    with client(site) as c:
+        found = c.get("/search", params={"q": "ferry"}).text
+    ferry = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', found)]
+    assert len(ferry) >= 3
+    marine, _ = store.subscribe("https://marine.example/feed", "Marine", "Coast & Sea")
+    store.record_entries(marine, [
+        {"guid": f"m{i}", "url": store.article(i).url, "article_id": i} for i in ferry[:2]
+    ])
+    with client(site) as c:
+        page = c.get("/search", params={"q": "ferry", "category": "coast & sea"}).text
+        listed = c.get("/search").text
+    ids = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', page)]
+    assert sorted(ids) == sorted(ferry[:2])
+    assert '<option value="Coast &amp; Sea"' in listed  # offered, escaped
+
+
 def test_search_by_story_and_paging(site):
     ferry = site.engine.store.article(site.article_id(FERRY))
     with client(site) as c:

@@ -272,6 +272,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        # which feeds brought an article (search by a feed's category)
+        "m010_feed_entries_by_article",
+        ["CREATE INDEX feed_entries_article ON feed_entries(article_id)"],
+    ),
 ]
 
 
