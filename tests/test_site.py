@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .conftest import SITE_ADMIN, SITE_READER
-from .feedserver import FeedServer, rss
+from .feedserver import FeedServer, harbour_site
 from .site_client import BROWSER_UA, SiteClient
 from .site_corpus import XSS_TITLE
 
@@ -301,6 +301,24 @@ def test_search_filters(site, params, check):
     assert re.search(r"<h2 id=\"results\">\d+ results?", page)
 
 
+def test_search_by_feed_category(site):
+    store = site.engine.store
+    with client(site) as c:
+        found = c.get("/search", params={"q": "ferry"}).text
+    ferry = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', found)]
+    assert len(ferry) >= 3
+    marine, _ = store.subscribe("https://marine.example/feed", "Marine", "Coast & Sea")
+    store.record_entries(marine, [
+        {"guid": f"m{i}", "url": store.article(i).url, "article_id": i} for i in ferry[:2]
+    ])
+    with client(site) as c:
+        page = c.get("/search", params={"q": "ferry", "category": "coast & sea"}).text
+        listed = c.get("/search").text
+    ids = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', page)]
+    assert sorted(ids) == sorted(ferry[:2])
+    assert '<option value="Coast &amp; Sea"' in listed  # offered, escaped
+
+
 def test_search_by_story_and_paging(site):
     ferry = site.engine.store.article(site.article_id(FERRY))
     with client(site) as c:
@@ -316,12 +334,7 @@ def test_search_by_story_and_paging(site):
 
 
 def test_admin_adds_feeds_imports_opml_and_manages_accounts(site):
-    feeds = FeedServer()
-    feeds.set("/feed.xml", body=rss([], title="Harbour Times"),
-              headers={"Content-Type": "application/rss+xml"})
-    feeds.set("/", body=b'<html><head><link rel="alternate" type="application/rss+xml" '
-              b'href="/feed.xml"></head><body>site</body></html>',
-              headers={"Content-Type": "text/html"})
+    feeds = harbour_site(FeedServer())
     try:
         _admin_feeds_opml_accounts(site, feeds)
     finally:

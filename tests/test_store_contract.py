@@ -486,6 +486,19 @@ def test_tokens_are_stored_by_digest(store):
     assert store.token_by_digest("d1") is None
 
 
+def test_feed_categories_of_articles_include_their_copies_feeds(store):
+    a, b, c = insert(store, article(1), article(2), article(3))
+    (copy,) = insert(store, article(4, duplicate_of=a))
+    world, _ = store.subscribe("https://w.example/feed", "W", "World")
+    tech, _ = store.subscribe("https://t.example/feed", "T", "Tech")
+    plain, _ = store.subscribe("https://p.example/feed", "P")  # no category
+    store.record_entries(world, [{"guid": "1", "url": article(1).url, "article_id": a}])
+    store.record_entries(tech, [{"guid": "2", "url": article(4).url, "article_id": copy}])
+    store.record_entries(plain, [{"guid": "3", "url": article(2).url, "article_id": b}])
+    assert store.feed_categories([a, b, c]) == {a: {"World", "Tech"}}
+    assert store.feed_categories([]) == {}
+
+
 # -- reader-app sync -----------------------------------------------------------------------
 
 

@@ -469,6 +469,12 @@ class Store(abc.ABC):
     def record_entries(self, source_id: int, rows: Iterable[dict[str, Any]]) -> int: ...
 
     @abc.abstractmethod
+    def feed_categories(self, article_ids: Sequence[int]) -> dict[int, set[str]]:
+        """Per article (by the ids given, which are originals): the categories of the
+        subscribed feeds whose entries brought it or one of its copies. Articles no
+        categorised feed brought are left out."""
+
+    @abc.abstractmethod
     def partial_entries_due(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
         """Entries stored partial whose page is due to be fetched again."""
 

@@ -273,9 +273,14 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        # which feeds brought an article (search by a feed's category)
+        "m010_feed_entries_by_article",
+        ["CREATE INDEX feed_entries_article ON feed_entries(article_id)"],
+    ),
+    (
         # reader-app sync: an API password per account (apart from the sign-in password) with
         # its Fever key, followed stories, and the lookups streams page through
-        "m010_sync",
+        "m011_sync",
         [
             """CREATE TABLE api_passwords (
                 account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
@@ -289,15 +294,14 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 created_at TEXT NOT NULL,
                 PRIMARY KEY (account_id, story_id)
             ) WITHOUT ROWID""",
-            # which feeds an item came through (its own entries and its copies')
-            "CREATE INDEX feed_entries_article ON feed_entries(article_id)",
+            # (which feeds an item came through: m010's index on feed_entries.article_id)
             # ot/nt and mark-all-as-read filter on crawl time
             "CREATE INDEX articles_crawled ON articles(created_at) WHERE duplicate_of IS NULL",
         ],
     ),
     (
         # saved searches and the articles each matched as they were ingested
-        "m011_saved_searches",
+        "m012_saved_searches",
         [
             """CREATE TABLE saved_searches (
                 id INTEGER PRIMARY KEY,

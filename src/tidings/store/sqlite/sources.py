@@ -223,6 +223,23 @@ class SourceQueries:
                 added += cursor.rowcount
         return added
 
+    def feed_categories(self, article_ids: Sequence[int]) -> dict[int, set[str]]:
+        ids = [int(i) for i in article_ids]
+        if not ids:
+            return {}
+        rows = self.reader.execute(
+            "SELECT coalesce(a.duplicate_of, a.id) AS root, s.category FROM articles a "
+            "JOIN feed_entries e ON e.article_id = a.id "
+            "JOIN sources s ON s.id = e.source_id "
+            f"WHERE (a.id IN ({marks(ids)}) OR a.duplicate_of IN ({marks(ids)})) "
+            "AND s.category IS NOT NULL",
+            ids + ids,
+        )
+        found: dict[int, set[str]] = {}
+        for root, category in rows:
+            found.setdefault(int(root), set()).add(category)
+        return found
+
     def partial_entries_due(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.reader.execute(
             "SELECT e.id, e.source_id, e.url, e.article_id, e.attempts, s.title AS source "
