@@ -32,7 +32,18 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        from .embed import EmbedderError
+
+        try:
+            return super().invoke(ctx)
+        except EmbedderError as exc:
+            # e.g. an embedding server that is down: what was committed before stays stored
+            raise click.ClickException(f"embedding failed: {exc}") from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
     envvar="TIDINGS_DATA_DIR",
