@@ -16,6 +16,7 @@ from tidings.scale import BackfillError, plan_shards, run_backfill
 from .conftest import make_settings
 from .test_embed_onnx import onnx_cache  # noqa: F401  (a fixture)
 from .test_engine import BANK, BANK_FOLLOWUP, FERRY, FERRY_FOLLOWUP
+from .test_warc import write_warc
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta property="og:title" content="{title}"><meta property="og:site_name" content="{site}">
@@ -39,7 +40,7 @@ def page(title: str, text: str, day: int, site: str = "Harbour Times") -> str:
 @pytest.fixture
 def archive(tmp_path):
     """Two events in HTML (a copy among them, one gzipped page, an index page and a broken
-    .gz) and in a JSONL dump with a syndicated copy of a page."""
+    .gz) and in a JSONL dump with a syndicated copy of a page; a WARC crawl of two more."""
     root = tmp_path / "archive"
     (root / "site-a").mkdir(parents=True)
     (root / "site-b").mkdir()
@@ -55,6 +56,7 @@ def archive(tmp_path):
         page("Island ferry grounded", FERRY, 3, "FeedHub")
     )
     (root / "site-b" / "broken.html.gz").write_bytes(b"\x1f\x8bnot really gzip")
+    write_warc(root / "site-b" / "crawl.warc.gz")  # 2 pages, 3 ignored records, 1 failure
     records = [
         {"url": "https://ledger.example/mortgages", "title": "Mortgage pain as rates stay high",
          "text": BANK_FOLLOWUP, "published": "2026-11-05T09:00:00Z", "source": "Valley Ledger"},
@@ -94,12 +96,15 @@ def test_local_backfill_writes_what_ingest_writes(archive, make_engine, tmp_path
     engine = make_engine(tmp_path / "by-backfill")
     result = run_backfill(engine, [str(archive)], "local", batch_size=3)
     r = result.ingest
-    assert (r.new, r.duplicate) == (4, 2)
+    assert (r.new, r.duplicate) == (6, 2)
     assert sorted(p.item.rsplit("/", 1)[-1] for p in r.skipped) == ["index.html"]
-    assert sorted(p.item.rsplit("/", 1)[-1].split(":")[0] for p in r.failed) == [
-        "broken.html.gz", "dump.jsonl"
+    assert sorted(p.reason.split(":")[0] for p in r.failed) == [
+        "corrupt gzip", "invalid JSON", "target URI is not an http(s) URL"
     ]
-    assert result.pages == 9 and result.shards == 2  # the JSONL file, one run of HTML files
+    assert r.ignored == {"WARC non-HTML responses": 1, "WARC non-200 responses": 1,
+                         "WARC revisit records": 1}
+    # the JSONL file, two runs of HTML files and the WARC file between them
+    assert result.pages == 15 and result.shards == 4
     got = outcome(engine)
     assert got == ingested
     assert got["copies"]["ferry-copy.html"] == "ferry.html"
@@ -123,7 +128,7 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(archive, make_engine, 
         run_backfill(engine, [str(archive)], "local", batch_size=2, progress=interrupt,
                      html_per_shard=2)
     stored = engine.stats()["originals"] + engine.stats()["duplicates"]
-    assert 0 < stored < 6
+    assert 0 < stored < 8
     done_before = (data / "backfill.done").read_text().split()
     assert len(done_before) >= 1
     engine.close()
@@ -131,10 +136,10 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(archive, make_engine, 
     engine = make_engine(data)
     result = run_backfill(engine, [str(archive)], "local", batch_size=2, html_per_shard=2)
     assert result.shards_done_before == len(done_before)
-    assert result.ingest.new + result.ingest.duplicate == 6 - stored
+    assert result.ingest.new + result.ingest.duplicate == 8 - stored
     assert outcome(engine) == ingested
     again = run_backfill(engine, [str(archive)], "local", html_per_shard=2)
-    assert again.pages == 0 and again.shards_done_before == again.shards == 4
+    assert again.pages == 0 and again.shards_done_before == again.shards == 5
 
 
 def test_backfill_on_local_ray(archive, tmp_path, ingested, onnx_cache):  # noqa: F811
@@ -147,8 +152,9 @@ def test_backfill_on_local_ray(archive, tmp_path, ingested, onnx_cache):  # noqa
                              embed_cache_dir=str(onnx_cache))
     engine = Engine(settings)
     result = run_backfill(engine, [str(archive)], "ray", batch_size=4, html_per_shard=3)
-    assert (result.ingest.new, result.ingest.duplicate) == (4, 2)
-    assert len(result.ingest.skipped) == 1 and len(result.ingest.failed) == 2
+    assert (result.ingest.new, result.ingest.duplicate) == (6, 2)
+    assert len(result.ingest.skipped) == 1 and len(result.ingest.failed) == 3
+    assert sum(result.ingest.ignored.values()) == 3
     assert (tmp_path / "by-ray" / "backfill.done").read_text().count("\n") == result.shards
     assert outcome(engine) == ingested
     engine.close()
@@ -176,13 +182,14 @@ def test_the_cli_command(archive, tmp_path, monkeypatch):
     done = runner.invoke(main, [*data, "backfill", "--json", str(archive)])
     assert done.exit_code == 0, done.output
     summary = json.loads(done.output)
-    assert (summary["new"], summary["duplicate"], summary["pages"]) == (4, 2, 9)
-    assert summary["database"]["originals"] == 4
+    assert (summary["new"], summary["duplicate"], summary["pages"]) == (6, 2, 15)
+    assert summary["database"]["originals"] == 6
 
 
 def test_shards(archive):
     shards = plan_shards([str(archive)], html_per_shard=2)
-    assert [len(s.paths) for s in shards] == [1, 2, 2, 2]  # the JSONL file, then 6 HTML files
+    # the JSONL file, 4 HTML files, the WARC file, 2 HTML files
+    assert [len(s.paths) for s in shards] == [1, 2, 2, 1, 2]
     assert plan_shards([str(archive)], html_per_shard=2) == shards  # stable ids
     (archive / "site-a" / "ferry.html").write_text("changed")
     assert plan_shards([str(archive)], html_per_shard=2)[1].id != shards[1].id

@@ -293,14 +293,17 @@ def backfill(ctx: click.Context, paths: tuple[str, ...], engine_kind: str, addre
         f"({summary['pages_per_second']} pages/s, peak RSS {summary['peak_rss_mib']} MiB): "
         f"{result.ingest.new} new, {result.ingest.duplicate} copies, "
         f"{result.ingest.unchanged} unchanged, {len(result.ingest.skipped)} not articles, "
-        f"{len(result.ingest.failed)} failed, {result.ignored} ignored; "
+        f"{len(result.ingest.failed)} failed, {sum(result.ingest.ignored.values())} ignored; "
         f"{result.shards - result.shards_done_before} of {result.shards} shards read"
     )
-    for kind, problems in (("skipped", result.ingest.skipped), ("failed", result.ingest.failed)):
+    r = result.ingest
+    for kind, problems in (("skipped", r.skipped), ("failed", r.failed), ("note", r.notes)):
         for item, reason in problems[:20]:
             click.echo(f"  {kind}: {item}: {reason}")
         if len(problems) > 20:
             click.echo(f"  … and {len(problems) - 20} more {kind}")
+    for kind, count in r.ignored.items():
+        click.echo(f"  ignored: {count} {kind}")
     click.echo(
         f"database: {stats['originals']} articles ({stats['duplicates']} copies folded), "
         f"{stats['stories']} stories"

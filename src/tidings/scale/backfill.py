@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..embed import Embedder, EmbedderError
-from ..models import IngestResult
+from ..models import IngestResult, Problem
 from ..pipeline.inputs import report
 from .stages import EmbedStage, Shard, article_from_json, extract_rows, read_shard, rows_of
 
@@ -43,8 +43,7 @@ class BackfillError(RuntimeError):
 @dataclass
 class BackfillResult:
     ingest: IngestResult = field(default_factory=IngestResult)
-    ignored: int = 0
-    pages: int = 0  # rows written: articles, failures, skips, ignored records
+    pages: int = 0  # items written: articles, failures, skips, notes, ignored records
     shards: int = 0
     shards_done_before: int = 0
     seconds: float = 0.0
@@ -53,7 +52,6 @@ class BackfillResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.ingest.to_dict(),
-            "ignored": self.ignored,
             "pages": self.pages,
             "shards": self.shards,
             "shards_done_before": self.shards_done_before,
@@ -195,8 +193,11 @@ class Writer:
                 articles.append(article)
             elif kind in ("failed", "skipped"):
                 report(self.result.ingest, kind, r["url"], r["note"], None)
+            elif kind == "note":
+                self.result.ingest.notes.append(Problem(r["url"], r["note"]))
             else:
-                self.result.ignored += 1
+                ignored = self.result.ingest.ignored
+                ignored[r["note"]] = ignored.get(r["note"], 0) + 1
         if articles:
             self.engine.ingest_items(articles, batch_size=self.batch_size,
                                      result=self.result.ingest)

@@ -3,10 +3,11 @@ run in-process (`--engine local`) and as Ray Data steps (`--engine ray`); none k
 
 # Every row has the same columns, whatever its kind, so a Ray block is one Arrow table:
 #   shard   the shard it came from (a shard is done when all its rows are written)
-#   kind    page | article | failed | skipped | ignored | end
+#   kind    page | article | failed | skipped | note | ignored | end
 #   url     the page's or article's URL (or the input that failed)
 #   payload page bytes, or an Article as JSON
-#   note    the reason for failed/skipped/ignored rows; page metadata (JSON) for pages
+#   note    the reason (failed, skipped, note) or kind (ignored); page metadata (JSON) for
+#           pages; the model id for embedded articles
 #   count   on the shard's `end` row: how many rows the shard yielded before it
 #   vector  float32 bytes, after the embed stage (empty before, and for non-articles)
 
@@ -61,7 +62,7 @@ def row(shard: str, kind: str, url: str = "", payload: bytes = b"", note: str = 
 def read_shard(shard_id: str, paths: list[str] | tuple[str, ...], max_bytes: int
                ) -> Iterator[dict[str, Any]]:
     """Rows of every item of the shard's files, then its `end` row."""
-    from ..sources.files import Failure, iter_local
+    from ..sources.files import Failure, Ignored, Note, iter_local
 
     count = 0
     for item in iter_local(list(paths), max_bytes=max_bytes):
@@ -78,9 +79,12 @@ def read_shard(shard_id: str, paths: list[str] | tuple[str, ...], max_bytes: int
             yield row(shard_id, "article", item.url, article_json(item))
         elif isinstance(item, Failure):
             yield row(shard_id, "failed", item.item, note=item.reason)
-        else:  # a record the reader passes over on purpose (e.g. a WARC revisit)
-            yield row(shard_id, "ignored", getattr(item, "item", ""),
-                      note=getattr(item, "reason", type(item).__name__))
+        elif isinstance(item, Note):  # the record was read; something in it was dropped
+            yield row(shard_id, "note", item.item, note=item.reason)
+        elif isinstance(item, Ignored):  # passed over on purpose (a WARC revisit …)
+            yield row(shard_id, "ignored", item.item, note=item.kind)
+        else:  # pragma: no cover - a reader's new kind of item must be handled here
+            raise TypeError(f"unexpected input item {item!r}")
     yield row(shard_id, "end", count=count)
 
 
