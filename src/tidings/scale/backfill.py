@@ -13,6 +13,7 @@ written in batches through the ingest pipeline's own write path; resumable by sh
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import resource
@@ -27,7 +28,15 @@ import numpy as np
 from ..embed import Embedder, EmbedderError
 from ..models import IngestResult, Problem
 from ..pipeline.inputs import report
-from .stages import EmbedStage, Shard, article_from_json, extract_rows, read_shard, rows_of
+from .stages import (
+    EmbedStage,
+    Shard,
+    article_from_json,
+    columns_of,
+    extract_rows,
+    read_shard,
+    rows_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -261,10 +270,9 @@ def run_backfill(
         writer = Writer(engine, done, result, settings.embed_batch_size, progress, embedder)
         stage = EmbedStage(embedder=embedder)
         for shard in todo:
-            rows = list(read_shard(shard.id, shard.paths, settings.fetch_max_bytes))
-            for i in range(0, len(rows), batch_size):
-                chunk = {k: [r[k] for r in rows[i : i + batch_size]] for k in rows[0]}
-                writer.write(stage(extract_rows(chunk, settings.fetch_max_bytes)))
+            rows = read_shard(shard.id, shard.paths, settings.fetch_max_bytes)
+            while chunk := list(itertools.islice(rows, batch_size)):
+                writer.write(stage(extract_rows(columns_of(chunk), settings.fetch_max_bytes)))
     else:
         from .ray_runner import run_on_ray
 

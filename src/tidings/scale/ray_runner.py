@@ -1,4 +1,4 @@
-"""The backfill's stages as a Ray Data pipeline: shards → read (flat_map) → extract
+"""The backfill's stages as a Ray Data pipeline: shards → read (map_batches, streaming) → extract
 (map_batches tasks) → embed (map_batches on an actor pool) → the writer on the driver."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from .stages import EmbedStage, extract_rows, read_shard_row
+from .stages import EmbedStage, extract_rows, read_shards
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def run_on_ray(shards, settings, writer, address: str | None, batch_size: int,
         tasks: list[dict[str, Any]] = [{"shard": s.id, "paths": list(s.paths)} for s in shards]
         dataset = (
             ray.data.from_items(tasks, override_num_blocks=len(tasks))
-            .flat_map(read_shard_row, fn_kwargs={"max_bytes": max_bytes})
+            .map_batches(read_shards, fn_kwargs={"max_bytes": max_bytes}, batch_size=1,
+                         batch_format="numpy")
             .map_batches(extract_rows, fn_kwargs={"max_bytes": max_bytes},
                          batch_size=64, batch_format="numpy")
             .map_batches(

@@ -88,9 +88,19 @@ def read_shard(shard_id: str, paths: list[str] | tuple[str, ...], max_bytes: int
     yield row(shard_id, "end", count=count)
 
 
-def read_shard_row(task: dict[str, Any], max_bytes: int) -> list[dict[str, Any]]:
-    """Ray `flat_map` form of read_shard: one task row {shard, paths} → its rows."""
-    return list(read_shard(task["shard"], list(task["paths"]), max_bytes))
+def read_shards(tasks: dict[str, Any], max_bytes: int, rows_per_batch: int = 64
+                ) -> Iterator[dict[str, list]]:
+    """Ray `map_batches` form of read_shard: a batch of tasks {shard, paths} → batches of
+    their rows, yielded as they are read (a WARC file of a gigabyte is never one block)."""
+    for task in rows_of(tasks):
+        buffer: list[dict[str, Any]] = []
+        for r in read_shard(task["shard"], list(task["paths"]), max_bytes):
+            buffer.append(r)
+            if len(buffer) >= rows_per_batch:
+                yield columns_of(buffer)
+                buffer = []
+        if buffer:
+            yield columns_of(buffer)
 
 
 def extract_rows(batch: dict[str, Any], max_bytes: int) -> dict[str, list]:
@@ -177,7 +187,8 @@ def rows_of(batch: dict[str, Any]) -> list[dict[str, Any]]:
         for key in ("payload", "vector"):
             if key in r and r[key] is not None and not isinstance(r[key], bytes):
                 r[key] = bytes(r[key])
-        r["count"] = int(r.get("count") or 0)
+        if "count" in r:
+            r["count"] = int(r["count"] or 0)
         out.append(r)
     return out
 
