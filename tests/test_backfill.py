@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import sys
 
 import pytest
@@ -37,11 +38,11 @@ def page(title: str, text: str, day: int, site: str = "Harbour Times") -> str:
     return PAGE.format(title=title, site=site, day=day, paragraphs=paragraphs)
 
 
-@pytest.fixture
-def archive(tmp_path):
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
     """Two events in HTML (a copy among them, one gzipped page, an index page and a broken
     .gz) and in a JSONL dump with a syndicated copy of a page; a WARC crawl of two more."""
-    root = tmp_path / "archive"
+    root = tmp_path_factory.mktemp("backfill") / "archive"
     (root / "site-a").mkdir(parents=True)
     (root / "site-b").mkdir()
     (root / "site-a" / "ferry.html").write_text(page("Ferry runs aground off Skarra", FERRY, 3))
@@ -85,11 +86,13 @@ def outcome(engine) -> dict:
     }
 
 
-@pytest.fixture
-def ingested(archive, make_engine, tmp_path):
-    engine = make_engine(tmp_path / "by-ingest")
-    engine.ingest([str(archive)])
-    return outcome(engine)
+@pytest.fixture(scope="module")
+def ingested(archive, embedder, tmp_path_factory):
+    from tidings.engine import Engine
+
+    with Engine(make_settings(tmp_path_factory.mktemp("by-ingest")), embedder=embedder) as e:
+        e.ingest([str(archive)])
+        return outcome(e)
 
 
 def test_local_backfill_writes_what_ingest_writes(archive, make_engine, tmp_path, ingested):
@@ -186,7 +189,8 @@ def test_the_cli_command(archive, tmp_path, monkeypatch):
     assert summary["database"]["originals"] == 6
 
 
-def test_shards(archive):
+def test_shards(archive, tmp_path):
+    archive = shutil.copytree(archive, tmp_path / "archive")
     shards = plan_shards([str(archive)], html_per_shard=2)
     # the JSONL file, 4 HTML files, the WARC file, 2 HTML files
     assert [len(s.paths) for s in shards] == [1, 2, 2, 1, 2]
