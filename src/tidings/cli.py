@@ -33,7 +33,18 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        from .embed import EmbedderError
+
+        try:
+            return super().invoke(ctx)
+        except EmbedderError as exc:
+            # e.g. an embedding server that is down: what was committed before stays stored
+            raise click.ClickException(f"embedding failed: {exc}") from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
     envvar="TIDINGS_DATA_DIR",
@@ -238,6 +249,66 @@ def reembed(ctx: click.Context) -> None:
     except EmbedderError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"re-embedded {done} articles")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Run the stages in this process, or as Ray Data stages.")
+@click.option("--address", default=None, help="Ray cluster address (default: a local Ray).")
+@click.option("--actors", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Embedding actors (--engine ray).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def backfill(ctx: click.Context, paths: tuple[str, ...], engine_kind: str, address: str | None,
+             actors: int, as_json: bool) -> None:
+    """Bulk-load JSONL files, WARC files and directories of HTML; resumable."""
+    import time
+
+    from .scale import BackfillError, run_backfill
+
+    last = [0.0]
+
+    def progress(result) -> None:
+        now = time.monotonic()
+        if not as_json and now - last[0] >= 5:
+            last[0] = now
+            r = result.ingest
+            click.echo(f"backfill: {result.pages} pages: {r.new} new, {r.duplicate} copies, "
+                       f"{r.unchanged} unchanged, {len(r.skipped)} not articles, "
+                       f"{len(r.failed)} failed", err=True)
+
+    with _engine(ctx) as engine:
+        try:
+            result = run_backfill(engine, list(paths), engine_kind, address, actors=actors,
+                                  progress=progress)
+        except BackfillError as exc:
+            raise click.ClickException(str(exc)) from exc
+        stats = engine.stats()
+    if as_json:
+        _print_json({**result.to_dict(), "database": stats})
+        return
+    summary = result.to_dict()
+    click.echo(
+        f"backfilled {result.pages} pages in {result.seconds:.1f}s "
+        f"({summary['pages_per_second']} pages/s, peak RSS {summary['peak_rss_mib']} MiB): "
+        f"{result.ingest.new} new, {result.ingest.duplicate} copies, "
+        f"{result.ingest.unchanged} unchanged, {len(result.ingest.skipped)} not articles, "
+        f"{len(result.ingest.failed)} failed, {sum(result.ingest.ignored.values())} ignored; "
+        f"{result.shards - result.shards_done_before} of {result.shards} shards read"
+    )
+    r = result.ingest
+    for kind, problems in (("skipped", r.skipped), ("failed", r.failed), ("note", r.notes)):
+        for item, reason in problems[:20]:
+            click.echo(f"  {kind}: {item}: {reason}")
+        if len(problems) > 20:
+            click.echo(f"  … and {len(problems) - 20} more {kind}")
+    for kind, count in r.ignored.items():
+        click.echo(f"  ignored: {count} {kind}")
+    click.echo(
+        f"database: {stats['originals']} articles ({stats['duplicates']} copies folded), "
+        f"{stats['stories']} stories"
+    )
 
 
 @main.command()

@@ -49,6 +49,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_seq_length", int, 256, "Tokens per document seen by the model (0 = model's own)."),
     Setting("device", str, "cpu", "Torch device for sentence-transformers."),
     Setting(
+        "embed_quantize",
+        str,
+        "none",
+        "onnx backend: 'none' (fp32, the torch model's vectors) or 'int8' (dynamic int8 "
+        "MatMuls; a model id of its own, so switching needs `tidings reembed`).",
+    ),
+    Setting(
+        "embed_cache_dir",
+        str,
+        "",
+        "Where the onnx backend keeps its exported models; empty means DATA_DIR/models.",
+    ),
+    Setting("embed_threads", int, 0, "onnx backend: ONNX Runtime threads (0 = one per core)."),
+    Setting(
+        "embed_url",
+        str,
+        "",
+        "openai backend: base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.",
+    ),
+    Setting("embed_api_key", str, "", "openai backend: API key sent as a Bearer token."),
+    Setting("embed_timeout", float, 60.0, "openai backend: seconds allowed for one request."),
+    Setting(
+        "embed_retries",
+        int,
+        4,
+        "openai backend: retries of a request after a 429, a 5xx, a timeout or a dropped "
+        "connection (exponential backoff with jitter).",
+    ),
+    Setting(
         "index_dtype",
         str,
         "f16",

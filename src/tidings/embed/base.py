@@ -22,6 +22,31 @@ class Embedder:
     model_id: str = ""
     dim: int = 0
 
+    @classmethod
+    def options_from_settings(cls, settings) -> dict:
+        """Constructor arguments from Settings; backends with options of their own extend
+        this."""
+        return {
+            "model": settings.model,
+            "query_prompt": settings.query_prompt,
+            "document_prompt": settings.document_prompt,
+            "truncate_dim": settings.truncate_dim,
+            "batch_size": settings.embed_batch_size,
+            "device": settings.device,
+            "max_seq_length": settings.max_seq_length,
+        }
+
+    @classmethod
+    def model_id_for(cls, settings) -> str:
+        """The model id this backend will record for these settings, known without loading
+        the model (opening a database checks it)."""
+        from .sentence_transformers import resolve_model
+
+        _, model_id = resolve_model(settings.model)
+        if settings.truncate_dim:
+            model_id = f"{model_id}@{settings.truncate_dim}"
+        return model_id
+
     def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         raise NotImplementedError
 

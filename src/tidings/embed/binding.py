@@ -8,7 +8,7 @@ import uuid
 
 from ..index.vectors import EPOCH_KEY
 from ..settings import Settings
-from . import Embedder, EmbedderError, create_embedder
+from . import Embedder, EmbedderError, backend_class, embedder_from_settings
 
 
 class ModelMismatchError(EmbedderError):
@@ -28,12 +28,7 @@ class ModelBinding:
     def wanted_model_id(self) -> str:
         if self._embedder is not None:
             return self._embedder.model_id
-        from .sentence_transformers import resolve_model
-
-        _, model_id = resolve_model(self.settings.model)
-        if self.settings.truncate_dim:
-            model_id = f"{model_id}@{self.settings.truncate_dim}"
-        return model_id
+        return backend_class(self.settings.embed_backend).model_id_for(self.settings)
 
     def check(self, tx=None) -> None:
         recorded = self.store.get_meta("model", tx)
@@ -46,17 +41,7 @@ class ModelBinding:
             )
 
     def make(self) -> Embedder:
-        s = self.settings
-        return create_embedder(
-            s.embed_backend,
-            model=s.model,
-            query_prompt=s.query_prompt,
-            document_prompt=s.document_prompt,
-            truncate_dim=s.truncate_dim,
-            batch_size=s.embed_batch_size,
-            device=s.device,
-            max_seq_length=s.max_seq_length,
-        )
+        return embedder_from_settings(self.settings)
 
     @property
     def embedder(self) -> Embedder:
