@@ -82,9 +82,8 @@ def load_originals(root: Path, limit: int | None = None, ids: list[str] | None =
         body = record["ground_truth"].get("main_content") or ""
         out.append(Original(f"wcxb:{path.stem}", record["url"], b"", _paragraphs(body)))
     out = [o for o in out if sum(len(p.split()) for p in o.paragraphs) >= MIN_WORDS]
-    if ids is not None:
-        wanted = set(ids)
-        out = [o for o in out if o.key in wanted]
+    if ids is not None:  # keys or their prefixes
+        out = [o for o in out if o.key.startswith(tuple(ids))]
     elif limit:
         out = out[:limit]
     for o in out:
