@@ -11,6 +11,7 @@ or of the relevant ones when a story has fewer); MRR is the mean of 1 / rank of 
 relevant result (0 past the depth searched).
 
 Usage: python eval/search.py [--dataset news-aggregator|demo] [--queries N] [--seed S]
+                             [--keep DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +47,35 @@ def corpus(engine, dataset: str, work: Path) -> list[tuple[int, str, object]]:
                 label[row["url"]] = row["story"]
     else:
         label = demo_labels(engine, work)
+    return [
+        (row["id"], row["title"], label[row["url"]])
+        for row in engine.export()
+        if row["duplicate_of"] is None and row["url"] in label
+    ]
+
+
+def headline_slice(engine, work: Path, stories: int, per_story: int) -> list[tuple]:
+    """A pinned slice for the test gate: the first `per_story` headlines (by id) of the first
+    `stories` stories (by label), ingested as JSONL by day like the full set."""
+    import json
+
+    import stories as story_eval
+
+    source = story_eval.data_root() / "news-aggregator-dev" / "articles.jsonl"
+    rows = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    labels = sorted({r["story"] for r in rows})[:stories]
+    picked = []
+    for label in labels:
+        picked += sorted((r for r in rows if r["story"] == label), key=lambda r: r["id"])[
+            :per_story
+        ]
+    for row in picked:
+        row["timestamp_ms"] -= row["timestamp_ms"] % story_eval.DAY_MS
+    picked.sort(key=lambda r: (r["timestamp_ms"], r["id"]))
+    items = work / "slice.jsonl"
+    items.write_text("\n".join(json.dumps(r) for r in picked) + "\n")
+    engine.ingest([str(items)])
+    label = {r["url"]: r["story"] for r in picked}
     return [
         (row["id"], row["title"], label[row["url"]])
         for row in engine.export()
@@ -94,18 +124,28 @@ def evaluate(engine, docs, queries: int | None = None, seed: int = 1, modes=MODE
     return out
 
 
-def run(dataset: str, queries: int | None = None, seed: int = 1, embedder=None) -> dict:
+def run(dataset: str, queries: int | None = None, seed: int = 1, embedder=None,
+        keep: Path | None = None) -> dict:
+    """`keep`: a directory the database is built in once and reused by later runs (for
+    comparing rankings without ingesting again)."""
+    import json
+
     from tidings.engine import Engine
     from tidings.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        db = (keep or work) / "db"
         settings = Settings.load(
-            env={}, data_dir=str(work / "db"), fetch_allow_private=True,
-            fetch_per_host_interval=0.0,
+            env={}, data_dir=str(db), fetch_allow_private=True, fetch_per_host_interval=0.0,
         )
+        saved = (keep or work) / "docs.json"
         with Engine(settings, embedder=embedder) as engine:
-            docs = corpus(engine, dataset, work)
+            if keep is not None and saved.exists():
+                docs = [tuple(d) for d in json.loads(saved.read_text())]
+            else:
+                docs = corpus(engine, dataset, work)
+                saved.write_text(json.dumps(docs))
             return evaluate(engine, docs, queries, seed)
 
 
@@ -114,9 +154,12 @@ def main() -> None:
     parser.add_argument("--dataset", choices=["news-aggregator", "demo"], default="news-aggregator")
     parser.add_argument("--queries", type=int, default=None, help="a seeded sample of N queries")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, default=None, help="build/reuse the database here")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = run(args.dataset, args.queries, args.seed)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    result = run(args.dataset, args.queries, args.seed, keep=args.keep)
     print(f"{args.dataset}: {result['queries']} queries; {time.perf_counter() - started:.0f} s")
     for mode in MODES:
         p10, mrr = result[mode]
