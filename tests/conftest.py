@@ -174,9 +174,9 @@ def with_search_path(url: str, schema: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema},public"
 
 
-@pytest.fixture
-def postgres_url(request):
-    """A fresh, empty schema of the test server for one test; dropped afterwards."""
+@contextlib.contextmanager
+def fresh_postgres_schema():
+    """A fresh, empty schema of the test server (its URL); dropped afterwards."""
     import uuid
 
     import psycopg
@@ -186,9 +186,33 @@ def postgres_url(request):
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield with_search_path(server, schema)
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    try:
+        yield with_search_path(server, schema)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh schema of the test server for one test."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url():
+    """A fresh schema of the test server shared by one module's tests."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_url(request):
+    """The database URL of each backend in turn ("" is SQLite in the data directory)."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return ""
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

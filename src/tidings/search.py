@@ -33,12 +33,14 @@ class Searcher:
             return []
         self.vectors.sync()
         depth = max(limit * 3, 50)
-        keyword = semantic = []
-        if mode in ("keyword", "hybrid"):
-            keyword = self.store.keyword_search(query, depth)
+        vector = None
         if mode in ("semantic", "hybrid") and self.vectors.index is not None:
             self.model.check()  # another process may have re-embedded with another model
-            semantic = self.vectors.search(self.model.embedder.embed_query(query), depth)
+            vector = self.model.embedder.embed_query(query)
+            if mode == "hybrid" and hasattr(self.vectors, "hybrid"):  # fused in the database
+                return hits(self.store, self.vectors.hybrid(query, vector, depth, limit))
+        keyword = self.store.keyword_search(query, depth) if mode != "semantic" else []
+        semantic = self.vectors.search(vector, depth) if vector is not None else []
         if mode == "keyword":
             ranked = keyword
         elif mode == "semantic":

@@ -9,6 +9,7 @@ from ..base import Store
 from .articles import ArticleQueries
 from .db import Connections
 from .readers import ReaderQueries
+from .rows import RowQueries
 from .sources import SourceQueries
 from .stories import StoryQueries
 
@@ -16,7 +17,8 @@ __all__ = ["PostgresStore"]
 
 
 class PostgresStore(
-    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, Store
+    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, RowQueries,
+    Store,
 ):
     """Many processes, one database: every write is one transaction ordered by the generation
     row; vector, keyword and hybrid searches run in the database, so a process never holds

@@ -8,6 +8,7 @@ from ..base import Store
 from .articles import ArticleQueries
 from .db import Connections, blob_to_vector, from_iso, to_iso, vector_to_blob
 from .readers import ReaderQueries
+from .rows import RowQueries
 from .sources import SourceQueries
 from .stories import StoryQueries
 
@@ -15,7 +16,8 @@ __all__ = ["SQLiteStore", "blob_to_vector", "from_iso", "to_iso", "vector_to_blo
 
 
 class SQLiteStore(
-    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, Store
+    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, RowQueries,
+    Store,
 ):
     """The database is the source of truth: articles, embeddings, stories, dedupe buckets and
     the keyword index all change together inside one transaction."""
