@@ -123,15 +123,27 @@ def site(tmp_path_factory, embedder):
     file, an admin and a reader account, served live."""
     from tidings.engine import Engine
 
-    from .site_corpus import SITE_EVENTS, demo_articles, hostile_articles, hostile_jsonl
+    from .site_corpus import (
+        SITE_EVENTS,
+        demo_articles,
+        hostile_articles,
+        hostile_jsonl,
+        hostile_link_articles,
+    )
 
     data = tmp_path_factory.mktemp("site")
     engine = Engine(
-        make_settings(data, comment_rate_limit=1000, login_attempts=1000), embedder=embedder
+        make_settings(data, comment_rate_limit=1000, login_attempts=1000,
+                      # the admin page subscribes to feeds served on 127.0.0.1
+                      fetch_allow_private=True, fetch_per_host_interval=0,
+                      fetch_respect_robots=False),
+        embedder=embedder,
     )
     result = engine.ingest_items(demo_articles(SITE_EVENTS) + hostile_articles())
     assert not result.failed
-    engine.ingest([str(hostile_jsonl(data / "hostile.jsonl"))])
+    refused = engine.ingest([str(hostile_jsonl(data / "hostile.jsonl"))])
+    assert len(refused.failed) == 2 and refused.new == 0  # a JSONL URL must be http(s)
+    assert engine.ingest_items(hostile_link_articles()).new == 2
     engine.readers.accounts.add(*SITE_ADMIN, admin=True)
     engine.readers.accounts.add(*SITE_READER)
     live = start_site(engine)

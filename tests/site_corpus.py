@@ -90,27 +90,40 @@ def hostile_articles() -> list[Article]:
     ]
 
 
+HOSTILE_LINKS = [
+    {
+        "url": "javascript:window.__xss=8;alert(8)//quarry",
+        "title": "Quarry road closure notice",
+        "text": "The Dunmere quarry road will close for resurfacing for three weeks from the "
+        "first of December, the council said, with a signed diversion through Hollin "
+        "Lane. Buses will stop at the chapel instead of the quarry gate. " * 2,
+        "published": "2026-11-21T08:00:00+00:00",
+        "source": "Dunmere Parish Notes",
+    },
+    {
+        "url": "data:text/html,<script>window.__xss=9</script>",
+        "title": "Chapel roof appeal",
+        "text": "The chapel in Dunmere has raised half of the money it needs to mend its roof "
+        "after the autumn storms, its trustees said, and a concert on Saturday will "
+        "collect the rest. Tickets are sold at the post office. " * 2,
+        "published": "2026-11-22T08:00:00+00:00",
+        "source": "Dunmere Parish Notes",
+    },
+]
+
+
 def hostile_jsonl(path: Path) -> Path:
-    """A JSONL record whose URL is a javascript: URL (and one with data:)."""
-    records = [
-        {
-            "url": "javascript:window.__xss=8;alert(8)//quarry",
-            "title": "Quarry road closure notice",
-            "text": "The Dunmere quarry road will close for resurfacing for three weeks from the "
-            "first of December, the council said, with a signed diversion through Hollin "
-            "Lane. Buses will stop at the chapel instead of the quarry gate. " * 2,
-            "published": "2026-11-21T08:00:00+00:00",
-            "source": "Dunmere Parish Notes",
-        },
-        {
-            "url": "data:text/html,<script>window.__xss=9</script>",
-            "title": "Chapel roof appeal",
-            "text": "The chapel in Dunmere has raised half of the money it needs to mend its roof "
-            "after the autumn storms, its trustees said, and a concert on Saturday will "
-            "collect the rest. Tickets are sold at the post office. " * 2,
-            "published": "2026-11-22T08:00:00+00:00",
-            "source": "Dunmere Parish Notes",
-        },
-    ]
+    """JSONL records whose URLs are a javascript: and a data: URL (refused when read)."""
+    records = HOSTILE_LINKS
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     return path
+
+
+def hostile_link_articles() -> list[Article]:
+    """The same records handed to the library directly, which stores a URL as given: the
+    site must still never make them links."""
+    return [
+        Article(url=r["url"], title=r["title"], text=r["text"], source=r["source"],
+                published=datetime.fromisoformat(r["published"]))
+        for r in HOSTILE_LINKS
+    ]

@@ -82,7 +82,7 @@ def test_a_viewed_index_is_copied_into_memory_in_the_background(tmp_path):
     first.save()
     # the same graph answers the same (HNSW is approximate: a top-1 can miss in any index)
     expected = [first.search(vectors[i], 1)[0][0] for i in range(0, 500, 7)]
-    assert sum(k == i + 1 for k, i in zip(expected, range(0, 500, 7))) >= 65
+    assert sum(k == i + 1 for k, i in zip(expected, range(0, 500, 7), strict=True)) >= 65
     opened = UsearchIndex(path, 8)
     found = [opened.search(vectors[i], 1)[0][0] for i in range(0, 500, 7)]
     assert found == expected  # searches answer while the copy is made

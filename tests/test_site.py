@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from .conftest import SITE_ADMIN, SITE_READER
+from .feedserver import FeedServer, rss
 from .site_client import BROWSER_UA, SiteClient
 from .site_corpus import XSS_TITLE
 
@@ -300,6 +301,24 @@ def test_search_filters(site, params, check):
     assert re.search(r"<h2 id=\"results\">\d+ results?", page)
 
 
+def test_search_by_feed_category(site):
+    store = site.engine.store
+    with client(site) as c:
+        found = c.get("/search", params={"q": "ferry"}).text
+    ferry = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', found)]
+    assert len(ferry) >= 3
+    marine, _ = store.subscribe("https://marine.example/feed", "Marine", "Coast & Sea")
+    store.record_entries(marine, [
+        {"guid": f"m{i}", "url": store.article(i).url, "article_id": i} for i in ferry[:2]
+    ])
+    with client(site) as c:
+        page = c.get("/search", params={"q": "ferry", "category": "coast & sea"}).text
+        listed = c.get("/search").text
+    ids = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', page)]
+    assert sorted(ids) == sorted(ferry[:2])
+    assert '<option value="Coast &amp; Sea"' in listed  # offered, escaped
+
+
 def test_search_by_story_and_paging(site):
     ferry = site.engine.store.article(site.article_id(FERRY))
     with client(site) as c:
@@ -315,6 +334,20 @@ def test_search_by_story_and_paging(site):
 
 
 def test_admin_adds_feeds_imports_opml_and_manages_accounts(site):
+    feeds = FeedServer()
+    feeds.set("/feed.xml", body=rss([], title="Harbour Times"),
+              headers={"Content-Type": "application/rss+xml"})
+    feeds.set("/", body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+              b'href="/feed.xml"></head><body>site</body></html>',
+              headers={"Content-Type": "text/html"})
+    try:
+        _admin_feeds_opml_accounts(site, feeds)
+    finally:
+        feeds.stop()
+    assert "newreader" not in [a.name for a in site.engine.readers.accounts.list()]
+
+
+def _admin_feeds_opml_accounts(site, feeds):
     opml = (b'<?xml version="1.0"?><opml version="2.0"><body>'
             b'<outline text="Quarry news" xmlUrl="https://quarry.example/feed.xml"/>'
             b'<outline text="Bad" xmlUrl="javascript:alert(1)"/></body></opml>')
@@ -322,20 +355,24 @@ def test_admin_adds_feeds_imports_opml_and_manages_accounts(site):
         admin.sign_in(*SITE_ADMIN)
         bad = admin.submit("/admin", "/admin/feeds", url="file:///etc/passwd")
         assert bad.status_code == 400 and "Feed not added" in bad.text
-        assert admin.submit("/admin", "/admin/feeds", url="https://harbour.example/rss",
-                            title="Harbour").status_code == 303
+        # a site's address: its feed is found from the page and subscribed
+        added = admin.submit("/admin", "/admin/feeds", url=feeds.base + "/", title="Harbour",
+                             category="Local")
+        assert added.status_code == 303 and "feed+added" in added.headers["location"]
+        again = admin.submit("/admin", "/admin/feeds", url=feeds.url("/feed.xml"))
+        assert "already+subscribed" in again.headers["location"]
         imported = admin.post("/admin/opml", data={"_csrf": admin.csrf("/admin")},
                               files={"opml": ("subs.opml", opml, "text/xml")})
         assert imported.status_code == 200 and "1 feeds imported" in imported.text
         sources = admin.get("/sources").text
-        assert "https://harbour.example/rss" in sources and "Quarry news" in sources
+        assert feeds.url("/feed.xml") in sources and "Harbour" in sources
+        assert "Local" in sources and "Quarry news" in sources and "not fetched yet" in sources
         assert "javascript:alert" not in sources
         assert admin.submit("/admin", "/admin/accounts", name="newreader",
                             password="new reader pass", role="reader").status_code == 303
         assert "newreader" in admin.get("/admin").text
         assert admin.submit("/admin", "/admin/accounts/remove", name="newreader"
                             ).status_code == 303
-    assert "newreader" not in [a.name for a in site.engine.readers.accounts.list()]
 
 
 def test_an_excerpt_only_source_shows_an_excerpt_and_the_link(site, monkeypatch):

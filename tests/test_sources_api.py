@@ -17,9 +17,21 @@ def test_all_is_sorted_and_complete():
 
 
 def test_every_module_has_a_one_line_docstring():
-    from tidings.sources import feeds, files, http, opml, robots
+    from tidings.sources import (
+        feeds,
+        feedstream,
+        files,
+        http,
+        opml,
+        poller,
+        robots,
+        schedule,
+        subscriptions,
+        warc,
+    )
 
-    for module in (sources, feeds, files, http, opml, robots):
+    for module in (sources, feeds, feedstream, files, http, opml, poller, robots, schedule,
+                   subscriptions, warc):
         doc = module.__doc__ or ""
         assert doc.strip() and "\n" not in doc.strip(), module.__name__
 

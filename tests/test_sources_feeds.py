@@ -210,3 +210,26 @@ def test_discover_feeds_without_base_and_on_junk():
     assert discover_feeds(page, "https://s.example/dir/page") == ["https://s.example/dir/a.xml"]
     assert discover_feeds(b"", "https://s.example/") == []
     assert discover_feeds(b"<html><p>no head</p></html>", "https://s.example/") == []
+
+
+@pytest.mark.parametrize("name", ["rss2.xml", "atom.xml", "rss1.rdf", "rss091.xml"])
+def test_streamed_reading_gives_what_feedparser_gives(name):
+    content = (FEEDS / name).read_bytes()
+    url = f"https://meridian.example/feeds/{name}"
+    whole, streamed = parse_feed(content, url), parse_feed(content, url, max_entries=1000)
+    assert (streamed.title, streamed.site_url) == (whole.title, whole.site_url)
+    fields = ("url", "title", "published", "author", "summary", "guid")
+    assert [[getattr(e, f) for f in fields] for e in streamed.entries] == [
+        [getattr(e, f) for f in fields] for e in whole.entries
+    ]
+
+
+def test_streamed_reading_stops_at_the_cap_and_falls_back_on_malformed_xml():
+    items = "".join(
+        f"<item><title>T{i}</title><link>https://x.example/{i}</link></item>" for i in range(5000)
+    )
+    content = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>{items}'
+    feed = parse_feed(content.encode(), "https://x.example/feed", max_entries=3)
+    assert [e.url for e in feed.entries] == [f"https://x.example/{i}" for i in range(3)]
+    sloppy = (FEEDS / "recoverable.xml").read_bytes()  # not well-formed: read leniently
+    assert len(parse_feed(sloppy, "https://x.example/f", max_entries=1).entries) == 1

@@ -14,7 +14,9 @@ import pytest
 
 from tidings.models import Article
 from tidings.store import SQLiteStore, StoryState
+from tidings.store.sqlite import articles as sqlite_articles
 from tidings.store.sqlite import migrations
+from tidings.store.sqlite.db import ARTICLE_COLUMNS
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -51,6 +53,10 @@ def test_an_older_database_is_rewritten_to_the_new_layout_and_keeps_everything(
     everything = list(migrations.MIGRATIONS)
     before_layout = [m for m in everything if m[0] < "m005"]
     monkeypatch.setattr(migrations, "MIGRATIONS", before_layout)
+    # an older Tidings wrote no `partial` column (it came with the new layout)
+    monkeypatch.setattr(
+        sqlite_articles, "ARTICLE_COLUMNS", tuple(c for c in ARTICLE_COLUMNS if c != "partial")
+    )
     store = SQLiteStore(path)
     assert columns(path)[-1] != "text"  # the layout an older Tidings made
     with store.transaction() as tx:
@@ -78,6 +84,7 @@ def test_an_older_database_is_rewritten_to_the_new_layout_and_keeps_everything(
     store.close()
 
     monkeypatch.setattr(migrations, "MIGRATIONS", everything)
+    monkeypatch.setattr(sqlite_articles, "ARTICLE_COLUMNS", ARTICLE_COLUMNS)
     store = SQLiteStore(path)
     assert columns(path)[-1] == "text"
     assert store.articles(ids) == old

@@ -385,3 +385,132 @@ def test_story_summaries_lead_outlets_and_burst(store):
     assert summary["burst"] == 2  # originals at hours 40 and 50, within 24 h of hour 50
     outlets = {o["source"]: (o["originals"], o["copies"]) for o in store.outlets()}
     assert outlets == {"A": (1, 0), "B": (1, 0), "C": (1, 0), "D": (0, 1)}
+
+
+# -- subscriptions, feed entries, partial articles, tokens ------------------------------
+
+
+def test_subscribe_is_idempotent_and_lists_with_poll_state(store):
+    feed_id, created = store.subscribe("https://a.example/feed", "A", "News")
+    assert created
+    assert store.subscribe("https://a.example/feed", "Again", "Other") == (feed_id, False)
+    (listed,) = store.subscriptions()
+    assert (listed["id"], listed["title"], listed["category"]) == (feed_id, "A", "News")
+    assert listed["enabled"] is True and listed["error_count"] == 0 and listed["entries"] == 0
+    assert store.subscription_by_url("https://a.example/feed")["id"] == feed_id
+    # a source known from a one-off ingest becomes a subscription
+    plain = store.upsert_source("https://b.example/rss", "B", "feed")
+    assert store.subscriptions([plain]) == []
+    assert store.subscribe("https://b.example/rss", "", "Tech") == (plain, True)
+    assert store.subscription(plain)["title"] == "B"
+
+
+def test_unsubscribe_keeps_the_source(store):
+    feed_id, _ = store.subscribe("https://a.example/feed", "A")
+    assert store.unsubscribe(feed_id)
+    assert not store.unsubscribe(feed_id)
+    assert store.subscriptions() == [] and store.source("https://a.example/feed") is not None
+
+
+def test_due_subscriptions_and_record_poll(store):
+    now = T0
+    a, _ = store.subscribe("https://a.example/feed", "A")
+    b, _ = store.subscribe("https://b.example/feed", "B")
+    assert [s["id"] for s in store.due_subscriptions(now)] == [a, b]
+    assert store.next_check_due() == ""
+    store.record_poll(a, {"next_check": now + timedelta(hours=1), "last_status": 200,
+                          "check_interval": 3600.0, "checked_at": now})
+    store.record_poll(b, {"next_check": now - timedelta(minutes=1), "error_count": 2,
+                          "last_error": "HTTP 500", "failing_since": now})
+    assert [s["id"] for s in store.due_subscriptions(now)] == [b]
+    assert datetime.fromisoformat(store.next_check_due()) == now - timedelta(minutes=1)
+    assert store.subscription(b)["last_error"] == "HTTP 500"
+    store.record_poll(b, {"enabled": 0, "next_check": None})
+    assert [s["id"] for s in store.due_subscriptions(now + timedelta(days=9))] == [a]
+    with pytest.raises(ValueError, match="not poller fields"):
+        store.record_poll(a, {"subscribed": 0})
+
+
+def test_a_moved_url_already_taken_is_not_applied(store):
+    a, _ = store.subscribe("https://a.example/feed", "A")
+    store.subscribe("https://b.example/feed", "B")
+    assert not store.record_poll(a, {"url": "https://b.example/feed", "last_status": 200})
+    assert store.subscription(a)["url"] == "https://a.example/feed"
+    assert store.subscription(a)["last_status"] == 200
+    assert store.record_poll(a, {"url": "https://a.example/new"})
+    assert store.subscription(a)["url"] == "https://a.example/new"
+
+
+def test_entry_identity_is_feed_and_guid_then_url(store):
+    (stored,) = insert(store, article(1))
+    feed, _ = store.subscribe("https://a.example/feed", "A")
+    other, _ = store.subscribe("https://b.example/feed", "B")
+    assert store.record_entries(feed, [
+        {"guid": "g1", "url": article(1).url, "article_id": stored},
+        {"guid": None, "url": "https://news.example/unstored"},
+    ]) == 2
+    # the same rows again add nothing
+    assert store.record_entries(feed, [{"guid": "g1", "url": "https://x.example/moved"},
+                                       {"guid": None, "url": "https://news.example/unstored"}]) == 0
+    known = store.known_entries(feed, [
+        ("g1", "https://x.example/moved"),  # same GUID, new URL: known
+        (None, article(1).url),  # stored article
+        ("g2", "https://news.example/unstored"),  # URL known to a feed without an article
+        ("g3", "https://news.example/new"),
+    ])
+    assert known == [stored, stored, 0, None]
+    # in another feed the GUID means nothing, the URL still does
+    assert store.known_entries(other, [("g1", "https://x.example/moved"),
+                                       ("g9", article(1).url)]) == [None, stored]
+    assert store.subscription(feed)["entries"] == 1
+
+
+def test_partial_articles_are_upgraded_in_place(store):
+    (partial_id,) = insert(store, article(1, partial=True, text="Short feed summary."))
+    (whole_id,) = insert(store, article(2))
+    assert store.article(partial_id).partial is True
+    feed, _ = store.subscribe("https://a.example/feed", "A")
+    store.record_entries(feed, [{"guid": "g", "url": article(1).url, "article_id": partial_id,
+                                 "partial": True, "retry_at": T0}])
+    (due,) = store.partial_entries_due(T0)
+    assert (due["article_id"], due["url"], due["attempts"]) == (partial_id, article(1).url, 0)
+    assert store.partial_entries_due(T0 - timedelta(seconds=1)) == []
+    before = store.generation()
+    full = article(1, title="Whole story", text="Zanzibarite harbour pilots. " * 30,
+                   content_hash="whole")
+    with store.transaction() as tx:
+        assert store.upgrade_article(tx, partial_id, full, [7, 8], unit(9)) == "original"
+        assert store.upgrade_article(tx, whole_id, full, [], unit(9)) is None  # not partial
+    upgraded = store.article(partial_id)
+    assert (upgraded.title, upgraded.partial, upgraded.content_hash) == (
+        "Whole story", False, "whole")
+    assert [i for i, _ in store.keyword_search("zanzibarite", 5)] == [partial_id]
+    assert np.allclose(store.embeddings([partial_id])[partial_id], unit(9))
+    changed = np.concatenate([ids for ids, _ in store.iter_vectors(since=before)])
+    assert changed.tolist() == [partial_id]
+    store.record_entry_retry(due["id"], None, None, upgraded=True)
+    assert store.partial_entries_due(T0 + timedelta(days=1)) == []
+
+
+def test_tokens_are_stored_by_digest(store):
+    assert store.add_token("laptop", "d1")
+    assert not store.add_token("laptop", "d2")
+    assert store.token_by_digest("d1")["name"] == "laptop"
+    assert store.token_by_digest("d2") is None
+    assert [t["name"] for t in store.tokens()] == ["laptop"]
+    assert "digest" not in store.tokens()[0]
+    assert store.delete_token("laptop") and not store.delete_token("laptop")
+    assert store.token_by_digest("d1") is None
+
+
+def test_feed_categories_of_articles_include_their_copies_feeds(store):
+    a, b, c = insert(store, article(1), article(2), article(3))
+    (copy,) = insert(store, article(4, duplicate_of=a))
+    world, _ = store.subscribe("https://w.example/feed", "W", "World")
+    tech, _ = store.subscribe("https://t.example/feed", "T", "Tech")
+    plain, _ = store.subscribe("https://p.example/feed", "P")  # no category
+    store.record_entries(world, [{"guid": "1", "url": article(1).url, "article_id": a}])
+    store.record_entries(tech, [{"guid": "2", "url": article(4).url, "article_id": copy}])
+    store.record_entries(plain, [{"guid": "3", "url": article(2).url, "article_id": b}])
+    assert store.feed_categories([a, b, c]) == {a: {"World", "Tech"}}
+    assert store.feed_categories([]) == {}

@@ -108,9 +108,13 @@ def ingest(
         f"{result.unchanged} unchanged, {len(result.skipped)} not articles, "
         f"{len(result.failed)} failed"
     )
-    for kind, problems in (("skipped", result.skipped), ("failed", result.failed)):
+    for kind, problems in (
+        ("skipped", result.skipped), ("failed", result.failed), ("note", result.notes)
+    ):
         for item, reason in problems:
             click.echo(f"  {kind}: {item}: {reason}")
+    for kind, count in result.ignored.items():
+        click.echo(f"  ignored: {count} {kind}")
     click.echo(
         f"database: {stats['originals']} articles ({stats['duplicates']} copies folded), "
         f"{stats['stories']} stories"
@@ -323,14 +327,209 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     settings = _settings(ctx, host=host, port=port)
     engine = _engine(ctx, host=host, port=port)
     base = f"http://{settings.host}:{settings.port}"
+    polling = engine.start_polling() if settings.poll_in_serve else None
     click.echo(
         f"Tidings serving {engine.stats()['originals']} articles at {base}/  (API docs: /docs)"
+        + ("; polling subscribed feeds" if polling else "")
     )
     token = engine.readers.accounts.setup_token()  # None once an admin exists
     if token:
         click.echo(f"No admin account yet. Create one (this link works once): "
                    f"{base}/setup?token={token}")
-    uvicorn.run(create_app(engine), host=settings.host, port=settings.port, log_level="warning")
+    try:
+        uvicorn.run(
+            create_app(engine), host=settings.host, port=settings.port, log_level="warning"
+        )
+    finally:
+        if polling:
+            polling.stop()
+        engine.close()
+
+
+# --- subscriptions, polling, tokens -------------------------------------------------
+
+
+def _when(value: str | None) -> str:
+    return value.replace("+00:00", "Z") if value else "-"
+
+
+@main.group()
+def feeds() -> None:
+    """Subscribed feeds: add, list, remove, OPML import and export."""
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--category", default=None, help="Category (folder) of the feed.")
+@click.option("--title", default=None, help="Title to show instead of the feed's own.")
+@click.option("--allow-private", is_flag=True, default=None)
+@click.pass_context
+def feeds_add(
+    ctx: click.Context, url: str, category: str | None, title: str | None,
+    allow_private: bool | None,
+) -> None:
+    """Subscribe to a feed URL, or to the feed a site URL announces."""
+    with _engine(ctx, fetch_allow_private=allow_private) as engine:
+        try:
+            feed, created = engine.subscriptions.add(url, category=category, title=title)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    verb = "subscribed to" if created else "already subscribed to"
+    click.echo(f"{verb} {feed['title']} <{feed['url']}> (id {feed['id']})")
+
+
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def feeds_list(ctx: click.Context, as_json: bool) -> None:
+    """Subscribed feeds with their last and next check, status, errors and entries."""
+    with _engine(ctx) as engine:
+        found = engine.subscriptions.list()
+    if as_json:
+        _print_json(found)
+        return
+    if not found:
+        click.echo("no feeds; add one with `tidings feeds add URL`")
+    for f in found:
+        state = "disabled" if not f["enabled"] else (str(f["last_status"] or "-"))
+        click.echo(
+            f"{f['id']:>4}  {f['title'][:40]:<40}  {f['category'] or '':<12.12}  "
+            f"{f['entries']:>5} entries  status {state}  checked {_when(f['checked_at'])}  "
+            f"next {_when(f['next_check'])}"
+        )
+        click.echo(f"      {f['url']}")
+        if f["error_count"] or f["last_error"]:
+            click.echo(f"      {f['error_count']} errors in a row: {f['last_error']}")
+
+
+@feeds.command("remove")
+@click.argument("feed")
+@click.pass_context
+def feeds_remove(ctx: click.Context, feed: str) -> None:
+    """Unsubscribe from FEED (an id or URL); its articles stay."""
+    _remove(ctx, lambda engine: engine.subscriptions.remove(feed), f"no subscribed feed {feed}",
+            f"unsubscribed from {feed}")
+
+
+def _remove(ctx: click.Context, remove, missing: str, done: str) -> None:
+    with _engine(ctx) as engine:
+        if not remove(engine):
+            raise click.ClickException(missing)
+    click.echo(done)
+
+
+@feeds.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def feeds_import(ctx: click.Context, path: str, as_json: bool) -> None:
+    """Subscribe to every feed of an OPML file (folders become categories)."""
+    from .sources.opml import OpmlError
+
+    with open(path, "rb") as fh:
+        content = fh.read()
+    with _engine(ctx) as engine:
+        try:
+            summary = engine.subscriptions.import_opml(content)
+        except OpmlError as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
+    if as_json:
+        _print_json(summary)
+        return
+    click.echo(
+        f"imported: {summary['added']} new feeds, {summary['existing']} already subscribed, "
+        f"{len(summary['failed'])} refused"
+    )
+    for problem in summary["failed"]:
+        click.echo(f"  refused: {problem['item']}: {problem['reason']}")
+
+
+@feeds.command("export")
+@click.pass_context
+def feeds_export(ctx: click.Context) -> None:
+    """Print the subscriptions as OPML 2.0."""
+    with _engine(ctx) as engine:
+        click.echo(engine.subscriptions.export_opml(), nl=False)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One cycle over the due feeds, then exit.")
+@click.option("--all", "all_feeds", is_flag=True, help="With --once: every feed, due or not.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the report as JSON.")
+@click.option("--allow-private", is_flag=True, default=None)
+@click.pass_context
+def poll(
+    ctx: click.Context, once: bool, all_feeds: bool, as_json: bool, allow_private: bool | None
+) -> None:
+    """Check subscribed feeds when they are due and ingest their new entries."""
+    with _engine(ctx, fetch_allow_private=allow_private) as engine:
+        progress = _poll_progress() if sys.stderr.isatty() and not as_json else None
+        if not once:
+            click.echo("polling subscribed feeds; Ctrl-C stops", err=True)
+            polling = engine.start_polling()
+            try:
+                while polling.alive:
+                    polling.wait(1.0)
+            except KeyboardInterrupt:
+                click.echo("stopping after the current feed…", err=True)
+            finally:
+                polling.stop()
+            return
+        report = engine.poll(progress, all_feeds=all_feeds)
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    click.echo(
+        f"polled {report.checked} feeds: {report.updated} updated, {report.not_modified} "
+        f"not modified, {report.failed} failed, {report.disabled} disabled, "
+        f"{report.moved} moved; {report.entries} new entries "
+        f"({report.partial} partial), {report.upgraded} partial articles upgraded"
+    )
+    for url, reason in report.errors:
+        click.echo(f"  error: {url}: {reason}")
+
+
+def _poll_progress():
+    def progress(outcome: str, item: str) -> None:
+        click.echo(f"{outcome:>12}  {item}", err=True)
+
+    return progress
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for the REST API's write endpoints."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.pass_context
+def tokens_create(ctx: click.Context, name: str) -> None:
+    """Create a token and print it (only a hash of it is stored: keep it now)."""
+    with _engine(ctx) as engine:
+        try:
+            token = engine.readers.tokens.create(name)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(token)
+
+
+@tokens.command("list")
+@click.pass_context
+def tokens_list(ctx: click.Context) -> None:
+    """Token names and when they were created (the tokens themselves are not stored)."""
+    with _engine(ctx) as engine:
+        for token in engine.readers.tokens.list():
+            click.echo(f"{token['name']}  created {_when(token['created_at'])}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke the token called NAME."""
+    _remove(ctx, lambda engine: engine.readers.tokens.revoke(name), f"no token named {name}",
+            f"revoked {name}")
 
 
 @main.group()

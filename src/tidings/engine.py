@@ -22,6 +22,8 @@ from .readers import Readers
 from .related import Related
 from .search import SEARCH_MODES, Searcher
 from .settings import Settings
+from .sources.poller import Poller, PollingThread, PollReport
+from .sources.subscriptions import Subscriptions
 from .store import Store, open_store
 from .stories import NEIGHBOURS, StoryClusterer
 
@@ -75,6 +77,8 @@ class Engine:
             self.store, self.search, self.readers.visits, s.excerpt_sources,
             related=self.related, index_size=lambda: len(self.vectors),
         )
+        self.subscriptions = Subscriptions(self.store, lambda: make_fetcher(s))
+        self._poller: Poller | None = None
         if check_model:
             self.model.check()
 
@@ -211,6 +215,31 @@ class Engine:
             raise ValueError(f"{target}: not an HTML page")
         return extract_page(page, self.settings.fetch_max_bytes)
 
+    # -- polling -----------------------------------------------------------------------
+
+    def poller(self) -> Poller:
+        """The feed poller over this engine's pipeline (one per engine, closed with it).
+        Feed checks retry once at most: the poller's own backoff takes over after that."""
+        with self._lock:
+            if self._poller is None:
+                self._poller = Poller(
+                    self.store,
+                    self.settings,
+                    ingest=lambda items, result: self.ingestor.ingest_items(items, result=result),
+                    upgrade=self.ingestor.upgrade,
+                    fetcher=lambda: make_fetcher(self.settings, max_retries=1, max_retry_wait=5.0),
+                )
+            return self._poller
+
+    def poll(self, progress: Progress | None = None, all_feeds: bool = False) -> PollReport:
+        """One poll cycle: every due subscribed feed (every enabled one with all_feeds)."""
+        return self.poller().poll_once(progress, all_feeds)
+
+    def start_polling(self) -> PollingThread:
+        """Poll in a background thread until its stop() (reads never wait for it: the write
+        lock is only held while a batch commits)."""
+        return self.poller().start()
+
     # -- queries -----------------------------------------------------------------------
 
     def search(self, query: str, mode: str = "hybrid", limit: int | None = None) -> list[Hit]:
@@ -252,18 +281,6 @@ class Engine:
                 "duplicate_of": a.duplicate_of,
             }
 
-    def add_feed(self, url: str, title: str = "") -> int:
-        """Subscribe to a feed by its http(s) URL (SubscribeError when it is not one)."""
-        from .sources.subscribe import add_feed
-
-        return add_feed(self.store, url, title)
-
-    def import_opml(self, content: bytes) -> tuple[int, list[str]]:
-        """Subscribe to every feed of an OPML document: (added, problems)."""
-        from .sources.subscribe import import_opml
-
-        return import_opml(self.store, content)
-
     def stats(self) -> dict[str, Any]:
         counts = self.store.counts()
         counts["model"] = self.store.get_meta("model")
@@ -272,6 +289,8 @@ class Engine:
         return counts
 
     def close(self) -> None:
+        if self._poller is not None:
+            self._poller.close()
         self.readers.close()  # buffered visits are written first
         with self._lock:
             self.vectors.save()

@@ -206,16 +206,19 @@ class Listing:
         mode: str = "hybrid",
         *,
         source: str | None = None,
+        category: str | None = None,
         story_id: int | None = None,
         date_from: datetime | None = None,
         date_to: datetime | None = None,
         page: int = 1,
         per_page: int = 20,
     ) -> SearchPage:
-        """A page of search results narrowed by outlet (an original's or a copy's), story
-        and publication date range (inclusive days)."""
+        """A page of search results narrowed by outlet (an original's or a copy's), the
+        category of a feed that brought it (or a copy), story and publication date range
+        (inclusive days)."""
         filters = {
             "source": source,
+            "category": category,
             "story_id": story_id,
             "date_from": date_from,
             "date_to": date_to,
@@ -229,6 +232,13 @@ class Listing:
         found_all = len(hits) < window
         if filtered:
             hits = [h for h in hits if self._matches(h, source, story_id, date_from, date_to)]
+        if category:
+            wanted = category.casefold()
+            categories = self.store.feed_categories([h.article.id for h in hits])
+            hits = [
+                h for h in hits
+                if wanted in {c.casefold() for c in categories.get(h.article.id, ())}
+            ]
         total = len(hits)
         pages = max(math.ceil(total / per_page), 1)
         shown = hits[(page - 1) * per_page : page * per_page]
@@ -274,6 +284,12 @@ class Listing:
     def outlets(self) -> list[dict]:
         return self.store.outlets()
 
+    def categories(self) -> list[str]:
+        """The categories of the subscribed feeds, in order."""
+        return sorted({f["category"] for f in self.store.subscriptions() if f["category"]},
+                      key=str.casefold)
+
     def feeds(self) -> list[dict]:
-        """The subscribed feeds with their last check and error."""
-        return self.store.sources()
+        """The subscribed feeds with their poll state: last and next check, status, consecutive
+        errors and the last error, entries stored."""
+        return self.store.subscriptions()

@@ -30,6 +30,7 @@ class Entry:
     author: str | None = None
     summary: str | None = None
     guid: str | None = None
+    content: str | None = None  # full text the feed carries (content:encoded, Atom content)
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Feed:
     title: str = ""
     site_url: str | None = None
     entries: list[Entry] = field(default_factory=list)
+    icon_url: str | None = None
+    ttl_minutes: int | None = None  # RSS <ttl>: how long the feed may be cached
 
 
 @dataclass
@@ -61,6 +64,9 @@ class Article:
     image: str | None = None
     # "article" for real articles; extract may also say "index", "paywall", "error", "empty"
     kind: str = "article"
+    # stored from its feed entry's own title and summary because the page could not be read;
+    # upgraded in place when the page is fetched later
+    partial: bool = False
     # set by the store / pipeline
     id: int | None = None
     content_hash: str | None = None
@@ -133,6 +139,8 @@ class IngestResult:
     unchanged: int = 0  # already in the database (idempotent re-run)
     skipped: list[Problem] = field(default_factory=list)
     failed: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # stored, but something was dropped
+    ignored: dict[str, int] = field(default_factory=dict)  # counted by kind, e.g. WARC revisits
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +149,8 @@ class IngestResult:
             "unchanged": self.unchanged,
             "skipped": [p._asdict() for p in self.skipped],
             "failed": [p._asdict() for p in self.failed],
+            "notes": [p._asdict() for p in self.notes],
+            "ignored": dict(self.ignored),
         }
 
 

@@ -107,6 +107,25 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("fetch_per_host_interval", float, 1.0, "Minimum seconds between requests to one host."),
     Setting("fetch_respect_robots", bool, True, "Honour robots.txt."),
+    Setting(
+        "poll_min_interval",
+        float,
+        300.0,
+        "Seconds: the soonest a feed is checked again, whatever its rate or cache headers.",
+    ),
+    Setting(
+        "poll_max_interval",
+        float,
+        86400.0,
+        "Seconds: the longest a feed waits between checks (also the retry pace of a feed "
+        "that keeps failing).",
+    ),
+    Setting("poll_max_entries", int, 100, "New entries taken from one feed per check."),
+    Setting("poll_workers", int, 8, "Feeds checked at once."),
+    Setting("poll_per_host", int, 2, "Feeds of one host checked at once."),
+    Setting(
+        "poll_in_serve", bool, True, "`tidings serve` polls subscribed feeds in the background."
+    ),
     Setting("host", str, "127.0.0.1", "Address `tidings serve` binds to."),
     Setting("port", int, 8000, "Port `tidings serve` listens on."),
     Setting("site_title", str, "Tidings", "Name of the reader site, shown in every page header."),

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from .. import __version__, web
 from ..engine import Engine
 from . import errors
-from .routes import articles, search, stats, stories
+from .routes import articles, feeds, search, stats, stories
 
 
 def create_app(engine: Engine) -> FastAPI:
@@ -23,5 +23,6 @@ def create_app(engine: Engine) -> FastAPI:
     app.include_router(search.router, prefix="/api")
     app.include_router(stories.router, prefix="/api")
     app.include_router(stats.router, prefix="/api")
+    app.include_router(feeds.router, prefix="/api")
     web.install(app)  # the reader site: /, /story/…, /article/…, /search, /admin …
     return app

@@ -14,6 +14,7 @@ from .schemas import Error, FieldError, ValidationProblem
 
 NOT_FOUND = {404: {"model": Error, "description": "No such id"}}
 BAD_REQUEST = {400: {"model": Error, "description": "The engine refused the request"}}
+UNAUTHORIZED = {401: {"model": Error, "description": "No valid API token"}}
 # declared on every route, so FastAPI documents our body instead of its own default one
 INVALID = {422: {"model": ValidationProblem, "description": "A parameter is invalid"}}
 

@@ -47,6 +47,11 @@ class ArticleSummary(_Response):
         None, description="The original this article is a copy of; null for an original."
     )
     story_id: int | None = None
+    partial: bool = Field(
+        False,
+        description="Stored from its feed entry's title and summary (the page could not be "
+        "read); replaced by the full article when the page is fetched later.",
+    )
 
 
 class ArticleDetail(ArticleSummary):
@@ -115,6 +120,54 @@ class Stats(BaseModel):
     model: str | None = Field(description="Embedding model the database was built with.")
     dim: int | None = Field(description="Embedding dimension.")
     vectors_indexed: int
+
+
+class Feed(_Response):
+    """A subscribed feed and its poll state."""
+
+    id: int
+    url: str = Field(description="Feed URL (updated when the feed moved permanently).")
+    title: str
+    category: str | None = None
+    site_url: str | None = None
+    icon_url: str | None = None
+    enabled: bool = Field(description="False once the feed answered 410 Gone.")
+    checked_at: IsoDatetime | None = Field(None, description="Last check.")
+    next_check: IsoDatetime | None = Field(None, description="Next check; null if disabled.")
+    check_interval: float | None = Field(None, description="Seconds between checks now.")
+    last_status: int | None = Field(None, description="HTTP status of the last check.")
+    error_count: int = Field(description="Consecutive failed checks.")
+    last_error: str | None = None
+    failing_since: IsoDatetime | None = None
+    entries: int = Field(description="Entries of this feed stored as articles.")
+    created_at: IsoDatetime
+
+
+class FeedRequest(BaseModel):
+    """A feed (or a site whose feed is discovered) to subscribe to."""
+
+    url: str = Field(max_length=2000, description="Feed URL, or a site URL to discover from.")
+    category: str | None = Field(None, max_length=500)
+    title: str | None = Field(None, max_length=500)
+
+
+class Removed(BaseModel):
+    """The feed that was unsubscribed (its articles stay)."""
+
+    removed: int
+
+
+class ImportProblem(BaseModel):
+    item: str
+    reason: str
+
+
+class OpmlImport(BaseModel):
+    """What an OPML import did; importing the same file again adds nothing."""
+
+    added: int
+    existing: int = Field(description="Feeds that were subscribed already.")
+    failed: list[ImportProblem]
 
 
 class Error(BaseModel):

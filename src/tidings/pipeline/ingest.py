@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from .._failpoints import failpoint
-from ..dedupe import Decision, Deduper, content_hash
-from ..models import Article, IngestResult, Page
+from ..dedupe import Decision, Deduper, NearDuplicateKey, content_hash
+from ..models import Article, IngestResult, Page, Problem
 from ..store import Store, Transaction
 from ..stories import StoryClusterer
 from .inputs import Progress, report
@@ -85,6 +85,31 @@ def to_article(item: Page | Article, max_bytes: int) -> Article:
     return article
 
 
+def feed_fallback(item: Page | Article, reason: str) -> Article | None:
+    """A page from a feed entry that could not be fetched or is not an article is stored
+    from the entry itself (title, summary or content), marked partial; None otherwise."""
+    if not isinstance(item, Page) or not item.hints.get("partial_ok"):
+        return None
+    hints = item.hints
+    title = (hints.get("title") or "").strip()
+    text = (hints.get("feed_text") or "").strip()
+    if not title and not text:
+        return None
+    return to_article(
+        Article(
+            url=item.url,
+            title=title,
+            text=text,
+            source=item.source,
+            author=hints.get("author"),
+            published=hints.get("published"),
+            fetched=item.fetched or datetime.now(UTC),
+            partial=True,
+        ),
+        0,
+    )
+
+
 class Ingestor:
     """Runs batches through the pipeline against one store and its derived state."""
 
@@ -129,12 +154,16 @@ class Ingestor:
                 continue
             try:
                 articles.append(to_article(item, self.max_bytes))
-            except NotAnArticle as exc:
-                report(result, "skipped", item.url, str(exc), progress)
-                continue
-            except Unreadable as exc:
-                report(result, "failed", item.url, str(exc), progress)
-                continue
+            except (NotAnArticle, Unreadable) as exc:
+                reason = item.hints.get("fetch_error") if isinstance(item, Page) else None
+                reason = reason or str(exc)
+                partial = feed_fallback(item, reason)
+                if partial is None:
+                    outcome = "skipped" if isinstance(exc, NotAnArticle) else "failed"
+                    report(result, outcome, item.url, reason, progress)
+                    continue
+                articles.append(partial)
+                result.notes.append(Problem(item.url, f"stored partial from its feed: {reason}"))
             seen.add(item.url)
         if not articles:
             return
@@ -177,6 +206,45 @@ class Ingestor:
                 result.duplicate += 1
             if progress:
                 progress(outcome, article.url)
+
+    def upgrade(self, pages: list[tuple[int, Page]]) -> dict[int, str | None]:
+        """Replace partial articles by their now readable pages, in place (same id, story and
+        copies). Returns per article id None when upgraded, else the reason it was not."""
+        outcome: dict[int, str | None] = {}
+        ready: list[tuple[int, Article]] = []
+        for article_id, page in pages:
+            try:
+                article = to_article(page, self.max_bytes)
+            except (NotAnArticle, Unreadable) as exc:
+                outcome[article_id] = str(exc)
+                continue
+            ready.append((article_id, article))
+        if not ready:
+            return outcome
+        stored = self.store.articles([i for i, _ in ready], text=False)
+        originals = [(i, a) for i, a in ready if i in stored and stored[i].duplicate_of is None]
+        vectors: dict[int, np.ndarray] = {}
+        if originals:
+            embedded = self.model.embedder.embed_documents([embed_text(a) for _, a in originals])
+            vectors = dict(zip([i for i, _ in originals], embedded, strict=True))
+        self.vectors.sync()
+        with self.lock:
+            with self.store.transaction() as tx:
+                self.vectors.sync(tx)
+                if vectors:
+                    self.model.check_in(tx)
+                kinds = {}
+                for article_id, article in ready:
+                    buckets = NearDuplicateKey(article.text).buckets
+                    kinds[article_id] = self.store.upgrade_article(
+                        tx, article_id, article, buckets, vectors.get(article_id)
+                    )
+            added = [(i, vectors[i]) for i, kind in kinds.items()
+                     if kind == "original" and i in vectors]
+            self.vectors.committed(tx, added, [])
+        for article_id, kind in kinds.items():
+            outcome[article_id] = None if kind else "no longer a partial article"
+        return outcome
 
     def _embed(self, articles, decisions: list[Decision], have: dict[int, np.ndarray]):
         """Vectors of the originals (copies are never embedded); reuses those in `have`."""

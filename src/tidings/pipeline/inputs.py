@@ -16,18 +16,19 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, str], None]  # (outcome, item) after each item
 
 
-def make_fetcher(settings: Settings):
+def make_fetcher(settings: Settings, **overrides):
     """The polite HTTP client configured by settings."""
     from ..sources.http import Fetcher
 
-    return Fetcher(
-        user_agent=settings.user_agent,
-        timeout=settings.fetch_timeout,
-        max_bytes=settings.fetch_max_bytes,
-        allow_private=settings.fetch_allow_private,
-        per_host_interval=settings.fetch_per_host_interval,
-        respect_robots=settings.fetch_respect_robots,
-    )
+    options = {
+        "user_agent": settings.user_agent,
+        "timeout": settings.fetch_timeout,
+        "max_bytes": settings.fetch_max_bytes,
+        "allow_private": settings.fetch_allow_private,
+        "per_host_interval": settings.fetch_per_host_interval,
+        "respect_robots": settings.fetch_respect_robots,
+    }
+    return Fetcher(**(options | overrides))
 
 
 def report(result: IngestResult, outcome: str, item: str, reason: str, progress: Progress | None):
@@ -50,13 +51,18 @@ def iter_inputs(
     result: IngestResult,
     progress: Progress | None,
 ) -> Iterator[Page | Article]:
-    from ..sources.files import Failure, iter_local
+    from ..sources.files import Failure, Ignored, Note, iter_local
 
     urls = [i for i in inputs if urlsplit(i).scheme in ("http", "https")]
     paths = [i for i in inputs if i not in urls]
     for item in iter_local(paths, max_bytes=settings.fetch_max_bytes):
         if isinstance(item, Failure):
             report(result, "failed", item.item, item.reason, progress)
+        elif isinstance(item, Ignored):
+            result.ignored[item.kind] = result.ignored.get(item.kind, 0) + 1
+        elif isinstance(item, Note):
+            log.info("ingest note: %s: %s", item.item, item.reason)
+            result.notes.append(Problem(item.item, item.reason))
         else:
             yield item
     if urls:

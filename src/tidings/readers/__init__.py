@@ -1,6 +1,6 @@
 """People and their state, shared by the web site, the REST API and the sync APIs: accounts
-and password hashing, sessions and CSRF tokens, read/starred/saved marks, visit counts,
-comments and their moderation."""
+and password hashing, sessions and CSRF tokens, API tokens, read/starred/saved marks, visit
+counts, comments and their moderation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .comments import CommentError, Comments, Posted
 from .limits import RateLimited, RateLimiter
 from .marks import MARKS, Marks
 from .sessions import Session, Sessions
+from .tokens import Tokens
 from .visits import VisitCounter, is_person
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Readers",
     "Session",
     "Sessions",
+    "Tokens",
     "VisitCounter",
     "is_person",
 ]
@@ -38,6 +40,7 @@ class Readers:
         self.marks = Marks(store)
         self.visits = VisitCounter(store, settings.visit_window_minutes)
         self.comments = Comments(store, self.sessions, settings)
+        self.tokens = Tokens(store)
 
     def close(self) -> None:
         self.visits.close()

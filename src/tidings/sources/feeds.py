@@ -40,18 +40,37 @@ class FeedError(Exception):
     """A document that could not be read as a feed; str(error) is the reason."""
 
 
-def parse_feed(content: bytes, url: str, *, content_type: str | None = None) -> Feed:
+def parse_feed(
+    content: bytes,
+    url: str,
+    *,
+    content_type: str | None = None,
+    max_entries: int | None = None,
+) -> Feed:
     """Parse RSS, Atom or JSON Feed bytes fetched from url into a Feed.
 
     Entry links are made absolute and dates are aware UTC datetimes. Entries without a
     usable http(s) link are dropped. Raises FeedError when nothing feed-like is found.
+    With max_entries, a well-formed XML feed is read as a stream that stops at the cap
+    (a malformed one is still read leniently, then cut to the cap).
     """
     head = _text_head(content, 512).lstrip()
     if not head:
         raise FeedError("empty document")
     if head.startswith(("{", "[")):
-        return _parse_json_feed(content, url)
-    return _parse_xml_feed(content, url, content_type)
+        feed = _parse_json_feed(content, url)
+    else:
+        if max_entries is not None:
+            from .feedstream import StreamError, stream_feed
+
+            try:
+                return stream_feed(content, url, max_entries)
+            except StreamError as exc:
+                log.debug("feed %s not streamed (%s): read leniently", url, exc)
+        feed = _parse_xml_feed(content, url, content_type)
+    if max_entries is not None:
+        del feed.entries[max_entries:]
+    return feed
 
 
 def looks_like_feed(content: bytes, content_type: str | None) -> bool:
@@ -132,7 +151,13 @@ def _parse_xml_feed(content: bytes, url: str, content_type: str | None) -> Feed:
 
     meta = parsed.feed
     site_url = _absolute(meta.get("link"), url)
-    feed = Feed(url=url, title=_detail_text(meta, "title"), site_url=site_url)
+    feed = Feed(
+        url=url,
+        title=_detail_text(meta, "title"),
+        site_url=site_url,
+        icon_url=_absolute(meta.get("icon") or (meta.get("image") or {}).get("href"), url),
+        ttl_minutes=_ttl(meta.get("ttl")),
+    )
     for item in parsed.entries:
         entry = _xml_entry(item, url)
         if entry is None:
@@ -169,7 +194,27 @@ def _xml_entry(item: Any, base: str) -> Entry | None:
         author=_plain(item.get("author")) or None,
         summary=_detail_text(item, "summary") or None,
         guid=guid,
+        content=_xml_content(item) or None,
     )
+
+
+def _xml_content(item: Any) -> str:
+    """The longest full-content block of an entry (content:encoded, Atom content), as text."""
+    best = ""
+    for block in item.get("content") or []:
+        value = block.get("value") or ""
+        text = _from_html(value) if "html" in (block.get("type") or "html") else _plain(value)
+        if len(text) > len(best):
+            best = text
+    return best
+
+
+def _ttl(value: Any) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes if 0 < minutes <= 7 * 24 * 60 else None
 
 
 # --- JSON Feed ---------------------------------------------------------------------
@@ -195,6 +240,7 @@ def _parse_json_feed(content: bytes, url: str) -> Feed:
         url=url,
         title=_plain(_string(data.get("title"))),
         site_url=_absolute(_string(data.get("home_page_url")), url),
+        icon_url=_absolute(_string(data.get("icon")) or _string(data.get("favicon")), url),
     )
     feed_authors = _json_authors(data)
     for item in items:
@@ -211,8 +257,11 @@ def _parse_json_feed(content: bytes, url: str) -> Feed:
             log.debug("JSON Feed %s: item without a usable url dropped", url)
             continue
         summary = _plain(_string(item.get("summary")) or _string(item.get("content_text")))
+        content = _from_html(_string(item.get("content_html"))) or _plain(
+            _string(item.get("content_text"))
+        )
         if not summary:
-            summary = _from_html(_string(item.get("content_html")))
+            summary = content
         authors = _json_authors(item) or feed_authors
         feed.entries.append(
             Entry(
@@ -223,6 +272,7 @@ def _parse_json_feed(content: bytes, url: str) -> Feed:
                 author=", ".join(authors) or None,
                 summary=summary or None,
                 guid=guid,
+                content=content or None,
             )
         )
     return feed

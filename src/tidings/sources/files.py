@@ -25,6 +25,7 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 GZ_HTML_SUFFIXES = (".html.gz", ".htm.gz", ".xhtml.gz")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 GZ_JSONL_SUFFIXES = (".jsonl.gz", ".ndjson.gz")
+WARC_SUFFIXES = (".warc", ".warc.gz")
 
 _BINARY_MAGIC = (
     b"\x89PNG",
@@ -56,7 +57,24 @@ class Failure:
     reason: str
 
 
-LocalItem: TypeAlias = Page | Article | Failure
+@dataclass(frozen=True)
+class Note:
+    """Something dropped from an input that was still read (a field with an unsafe URL)."""
+
+    item: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A readable record that is not a page to ingest (a WARC revisit …); kind names the
+    sort, and the summary counts them by kind."""
+
+    item: str
+    kind: str
+
+
+LocalItem: TypeAlias = Page | Article | Failure | Note | Ignored
 
 
 class _Unreadable(Exception):
@@ -66,7 +84,8 @@ class _Unreadable(Exception):
 def iter_local(
     paths: Iterable[str | Path], *, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Iterator[LocalItem]:
-    """Yield a Page per HTML file, an Article per JSONL line, a Failure per bad input.
+    """Yield a Page per HTML file and per HTML response of a WARC archive, an Article per
+    JSONL line, a Failure per bad input (an Ignored per WARC record that is not a page).
 
     Directories are walked recursively in sorted order (hidden entries skipped, only known
     suffixes read). An explicitly named file with an unknown suffix is sniffed. Nothing
@@ -117,6 +136,8 @@ def _kind_by_name(path: Path) -> str | None:
         return "jsonl.gz"
     if name.endswith(JSONL_SUFFIXES):
         return "jsonl"
+    if name.endswith(WARC_SUFFIXES):
+        return "warc"
     return None
 
 
@@ -133,6 +154,11 @@ def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
         return
     if kind in ("jsonl", "jsonl.gz"):
         yield from _read_jsonl(path, gz=kind == "jsonl.gz")
+        return
+    if kind == "warc":
+        from tidings.sources.warc import iter_warc
+
+        yield from iter_warc(path, max_bytes)
         return
     try:
         data = _read_capped(path, max_bytes)
@@ -219,9 +245,13 @@ def _read_jsonl(path: Path, *, gz: bool) -> Iterator[LocalItem]:
                 seen_any = True
                 where = f"{path}:{lineno}"
                 try:
-                    yield _article_from_line(raw, stem)
+                    article, dropped = _article_from_line(raw, stem)
                 except _Unreadable as exc:
                     yield Failure(where, str(exc))
+                    continue
+                for reason in dropped:
+                    yield Note(where, reason)
+                yield article
     except (OSError, EOFError, zlib.error) as exc:
         where = f"{path}:{lineno + 1}"
         reason = f"corrupt gzip: {exc}" if gz else _os_reason(exc)
@@ -231,7 +261,11 @@ def _read_jsonl(path: Path, *, gz: bool) -> Iterator[LocalItem]:
         yield Failure(str(path), "empty file")
 
 
-def _article_from_line(raw: bytes, stem: str) -> Article:
+_URL_FIELDS = ("canonical_url", "image")
+
+
+def _article_from_line(raw: bytes, stem: str) -> tuple[Article, list[str]]:
+    """The record's Article and the reasons of any field dropped from it."""
     try:
         obj = json.loads(raw)
     except UnicodeDecodeError:
@@ -251,6 +285,9 @@ def _article_from_line(raw: bytes, stem: str) -> Article:
         if ident is None or str(ident).strip() == "":
             raise _Unreadable("needs 'url' or 'id'")
         url = f"jsonl:{stem}/{str(ident).strip()}"
+    elif not _is_http(url):
+        scheme = url.strip().split(":", 1)[0].lower() if ":" in url else "(none)"
+        raise _Unreadable(f"'url' must be an http(s) URL, not {scheme}:")
 
     title = obj.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -260,6 +297,11 @@ def _article_from_line(raw: bytes, stem: str) -> Article:
     for key, attr in _OPTIONAL_STRINGS.items():
         fields[attr] = _optional_str(obj, key)
     fields["source"] = _optional_str(obj, "source") or _optional_str(obj, "publisher")
+    dropped = []
+    for key in _URL_FIELDS:
+        if fields[key] is not None and not _is_http(fields[key]):
+            fields[key] = None
+            dropped.append(f"'{key}' dropped: not an http(s) URL")
 
     published = obj.get("published")
     date_key = "published"
@@ -270,7 +312,18 @@ def _article_from_line(raw: bytes, stem: str) -> Article:
 
     article = Article(url=url.strip(), title=title.strip(), **fields)
     article.text = article.text or ""
-    return article
+    return article, dropped
+
+
+def _is_http(url: str) -> bool:
+    """An absolute http(s) URL with a host: nothing else may name an article."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _optional_str(obj: dict[str, Any], key: str) -> str | None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
+import re
 import socket
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from tidings import __version__
@@ -48,6 +50,7 @@ class FetchError(Exception):
         self.reason = reason
         self.url = url
         self.status = status
+        self.headers: dict[str, str] = {}  # response headers, when the server answered
 
 
 @dataclass
@@ -58,6 +61,9 @@ class FetchResult:
     page: Page | None
     etag: str | None = None
     last_modified: str | None = None
+    headers: dict[str, str] | None = None  # response headers of the final hop
+    address: str | None = None  # the address connected to (None through an injected transport)
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, target) per hop
 
     @property
     def not_modified(self) -> bool:
@@ -72,27 +78,190 @@ class _Retryable(Exception):
 
 
 def system_resolver(host: str) -> list[str]:
-    """All addresses the system resolver gives for host."""
+    """All addresses the system resolver gives for host, in its order of preference."""
     infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+_COMPATIBLE = ipaddress.ip_network("::/96")  # IPv4-compatible (deprecated), also :: and ::1
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT IPv4-translated
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local-use NAT64: a private network
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, still routed on some networks
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 transition form carries (mapped, compatible, translated,
+    NAT64, 6to4), or None: the connection really goes to that IPv4 address."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _COMPATIBLE or ip in _TRANSLATED or ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def is_public_address(address: str) -> bool:
+    """True only for globally reachable unicast addresses, in every form they can take."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL or ip in _SITE_LOCAL or ip.teredo is not None:
+            return False  # Teredo hides its client address; local NAT64 is a private network
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            return inner.is_global and not inner.is_multicast
     return ip.is_global and not ip.is_multicast
+
+
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.I)
+
+
+def _check_numeric_host(host: str) -> None:
+    """A host whose last label is a number is an IPv4 address to a browser (WHATWG), but
+    parsers disagree on `010.8.8.8` (octal?) or `2130706433`: only dotted quads are taken."""
+    labels = host.rstrip(".").split(".")
+    if ":" in host or not _NUMERIC_LABEL.match(labels[-1]):
+        return
+    try:
+        ip = ipaddress.IPv4Address(host)
+    except ValueError:
+        raise ValueError(f"ambiguous IPv4 address {host}") from None
+    if str(ip) != host:
+        raise ValueError(f"ambiguous IPv4 address {host}")
+
+
+# --- the pinned connection: connect to the checked address, within one deadline --------
+
+_context = threading.local()  # per thread: the checked addresses and the deadline in force
+
+
+class _Budget:
+    """One deadline for a whole fetch: every hop, retry and read comes out of it."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def clamp(self, timeout: float | None) -> float:
+        left = self.remaining()
+        if left <= 0:
+            raise httpcore.TimeoutException("deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+
+@dataclass
+class _Hop:
+    """One request of a fetch (the first, or one after a redirect) and what it may use."""
+
+    url: str
+    headers: dict[str, str]
+    max_bytes: int
+    addresses: list[str]  # checked; the only ones it may connect to
+    budget: _Budget
+
+
+class _PinnedBackend(httpcore.NetworkBackend):
+    """Opens TCP connections only to the addresses the fetcher checked for that host in this
+    request (set in `_context`), never by resolving the name again."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        pins: dict[str, list[str]] = getattr(_context, "pins", {})
+        budget: _Budget | None = getattr(_context, "budget", None)
+        addresses = pins.get(host.lower())
+        if not addresses:
+            raise httpcore.ConnectError(f"no checked address for {host}")
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                stream = self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=budget.clamp(timeout) if budget else timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                error = exc
+                continue
+            return _DeadlineStream(stream)
+        assert error is not None
+        raise error
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("unix sockets are never used for fetching")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Each read and write waits at most until the current fetch's deadline, so a server
+    dribbling its headers a byte at a time is cut off too (a pooled connection serves the
+    deadline of whichever fetch uses it now)."""
+
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    @staticmethod
+    def _timeout(timeout: float | None, kind: type[Exception]) -> float | None:
+        budget: _Budget | None = getattr(_context, "budget", None)
+        if budget is None:
+            return timeout
+        try:
+            return budget.clamp(timeout)
+        except httpcore.TimeoutException:
+            raise kind("deadline passed") from None
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._timeout(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._timeout(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        inner = self._inner.start_tls(
+            ssl_context, server_hostname, self._timeout(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's transport with the pinned network backend. TLS still verifies the
+    certificate against the host name (the pool is keyed by name, not by address)."""
+
+    def __init__(self) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_PinnedBackend(),
+        )
 
 
 class Fetcher:
     """A polite, defensive HTTP GET client. Thread-safe; one instance per process is enough.
 
     Every failure raises FetchError with a short reason. Caps are enforced while reading:
-    max_bytes on the decoded body (a gzip bomb is stopped early) and timeout seconds for
-    connecting, for each read, and for the whole body download (a slow-drip server is cut
-    off). Known gaps: a server dribbling its *headers* is bounded only by the per-read
-    timeout, and the address check resolves the host separately from httpx's own
-    connect (a DNS-rebinding window); a pinned-address transport would close both.
+    max_bytes on the decoded body (a gzip bomb is stopped early) and `timeout` seconds for
+    the whole fetch, start to end: connecting, every redirect hop and retry, headers and
+    body. Each hop's host is resolved once, every address checked, and the connection made
+    to one of exactly those addresses (no second lookup a rebinding DNS server could answer
+    differently); environment proxies are ignored for the same reason.
     """
 
     def __init__(
@@ -122,8 +291,10 @@ class Fetcher:
         self.backoff = backoff
         self.max_retry_wait = max_retry_wait
         self._resolve = resolver or system_resolver
+        self._pinned = transport is None
         self._client = httpx.Client(
-            transport=transport,
+            transport=transport or PinnedTransport(),
+            trust_env=False,
             follow_redirects=False,  # followed by hand: each hop is checked again
             timeout=timeout,
             headers={
@@ -151,7 +322,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return self._get(url, headers, max_bytes=self.max_bytes, check_robots=True)
+        budget = _Budget(self.timeout)
+        return self._get(url, headers, max_bytes=self.max_bytes, check_robots=True, budget=budget)
 
     def fetch_many(
         self, urls: Iterable[str], *, workers: int = 8
@@ -168,6 +340,9 @@ class Fetcher:
                 return self.fetch(url)
             except FetchError as exc:
                 return exc
+            except Exception as exc:  # one bad URL never stops the others
+                log.exception("unexpected error fetching %s", url)
+                return FetchError(f"unexpected error: {_short(exc)}", url=url)
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             futures = {pool.submit(one, url): url for url in urls}
@@ -186,19 +361,32 @@ class Fetcher:
     # --- redirects and retries ---------------------------------------------------
 
     def _get(
-        self, url: str, headers: dict[str, str], *, max_bytes: int, check_robots: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        max_bytes: int,
+        check_robots: bool,
+        budget: _Budget,
     ) -> FetchResult:
         current = url
+        redirects: list[tuple[int, str]] = []
         for _hop in range(self.max_redirects + 1):
-            self._check_url(current, check_robots=check_robots)
-            status, response_headers, body = self._with_retries(current, headers, max_bytes)
+            addresses = self._check_url(current, check_robots=check_robots, budget=budget)
+            status, response_headers, body, address = self._with_retries(
+                _Hop(current, headers, max_bytes, addresses, budget)
+            )
             if status in REDIRECT_STATUSES:
                 location = response_headers.get("location")
                 if not location:
                     raise FetchError(f"HTTP {status} without Location", url=url, status=status)
                 current = urljoin(current, location.strip())
+                redirects.append((status, current))
                 continue
-            return self._result(url, current, status, response_headers, body)
+            result = self._result(url, current, status, response_headers, body)
+            result.address = address
+            result.redirects = redirects
+            return result
         raise FetchError(f"too many redirects (over {self.max_redirects})", url=url)
 
     def _result(
@@ -207,9 +395,11 @@ class Fetcher:
         etag = headers.get("etag")
         last_modified = headers.get("last-modified")
         if status == 304:
-            return FetchResult(status, None, etag, last_modified)
+            return FetchResult(status, None, etag, last_modified, dict(headers))
         if not 200 <= status < 300:
-            raise FetchError(f"HTTP {status}", url=url, status=status)
+            error = FetchError(f"HTTP {status}", url=url, status=status)
+            error.headers = dict(headers)
+            raise error
         page = Page(
             url=url,
             content=body or b"",
@@ -217,15 +407,14 @@ class Fetcher:
             content_type=headers.get("content-type"),
             fetched=datetime.now(UTC),
         )
-        return FetchResult(status, page, etag, last_modified)
+        return FetchResult(status, page, etag, last_modified, dict(headers))
 
-    def _with_retries(
-        self, url: str, headers: dict[str, str], max_bytes: int
-    ) -> tuple[int, httpx.Headers, bytes | None]:
+    def _with_retries(self, hop: _Hop) -> tuple[int, httpx.Headers, bytes | None, str | None]:
+        url, budget = hop.url, hop.budget
         attempt = 0
         while True:
             try:
-                return self._exchange(url, headers, max_bytes)
+                return self._exchange(hop)
             except _Retryable as retry:
                 if attempt >= self.max_retries:
                     raise retry.error from None
@@ -233,44 +422,59 @@ class Fetcher:
                     # the server asks for a longer pause than we are willing to block for
                     error = retry.error
                     reason = f"{error.reason} (retry after {retry.wait:.0f}s)"
-                    raise FetchError(reason, url=error.url, status=error.status) from None
+                    longer = FetchError(reason, url=error.url, status=error.status)
+                    longer.headers = error.headers
+                    raise longer from None
                 delay = self.backoff * (2**attempt) * random.uniform(0.8, 1.2)
                 if retry.wait is not None:
                     delay = max(delay, retry.wait)
                 delay = min(delay, self.max_retry_wait)
+                if delay >= budget.remaining():
+                    raise retry.error from None  # no time left for another attempt
                 log.info("retrying %s in %.1fs: %s", url, delay, retry.error.reason)
                 time.sleep(delay)
                 attempt += 1
 
     # --- one exchange ------------------------------------------------------------
 
-    def _exchange(
-        self, url: str, headers: dict[str, str], max_bytes: int
-    ) -> tuple[int, httpx.Headers, bytes | None]:
-        self._wait_turn(_host_key(url))
-        started = time.monotonic()
-        deadline = started + self.timeout
+    def _exchange(self, hop: _Hop) -> tuple[int, httpx.Headers, bytes | None, str | None]:
+        url, budget = hop.url, hop.budget
+        waited = self._wait_turn(_host_key(url))
+        budget.deadline += waited  # politeness queueing is not the server's time
+        timed_out = FetchError(f"timed out after {budget.seconds:g}s", url=url)
+        if budget.remaining() <= 0:
+            raise timed_out
+        _context.pins = {_pin_key(url): hop.addresses}
+        _context.budget = budget
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._client.stream(
+                "GET", url, headers=hop.headers, timeout=budget.remaining()
+            ) as response:
+                address = _peer(response)
                 status = response.status_code
                 if status in RETRY_STATUSES:
                     error = FetchError(f"HTTP {status}", url=url, status=status)
+                    error.headers = dict(response.headers)
                     raise _Retryable(error, _retry_after(response.headers.get("retry-after")))
                 if status == 304 or status in REDIRECT_STATUSES or not 200 <= status < 300:
-                    return status, response.headers, None
-                body = self._read_body(response, max_bytes, deadline)
-                return status, response.headers, body
+                    return status, response.headers, None, address
+                body = self._read_body(response, hop.max_bytes, budget)
+                return status, response.headers, body, address
         except httpx.TimeoutException:
-            error = FetchError(f"timed out after {self.timeout:g}s", url=url)
-            raise _Retryable(error) from None
+            raise _Retryable(timed_out) from None
         except httpx.ConnectError as exc:
             raise _Retryable(FetchError(f"connection failed: {_short(exc)}", url=url)) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise _Retryable(FetchError(f"connection broken: {_short(exc)}", url=url)) from None
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"invalid URL: {_short(exc)}", url=url) from None
         except httpx.HTTPError as exc:
             raise FetchError(f"HTTP error: {_short(exc)}", url=url) from None
+        finally:
+            _context.pins = {}
+            _context.budget = None
 
-    def _read_body(self, response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    def _read_body(self, response: httpx.Response, max_bytes: int, budget: _Budget) -> bytes:
         url = str(response.request.url)
         declared = response.headers.get("content-length")
         encoding = response.headers.get("content-encoding", "identity")
@@ -285,8 +489,8 @@ class Fetcher:
         chunks: list[bytes] = []
         size = 0
         for raw in response.iter_raw():
-            if time.monotonic() > deadline:
-                raise FetchError(f"timed out after {self.timeout:g}s", url=url)
+            if budget.remaining() <= 0:
+                raise FetchError(f"timed out after {budget.seconds:g}s", url=url)
             for piece in decoder.feed(raw):
                 size += len(piece)
                 if size > max_bytes:
@@ -301,26 +505,31 @@ class Fetcher:
 
     # --- checks ------------------------------------------------------------------
 
-    def _check_url(self, url: str, *, check_robots: bool) -> None:
+    def _check_url(self, url: str, *, check_robots: bool, budget: _Budget) -> list[str]:
+        """Refuse what must not be fetched; returns the checked addresses to connect to."""
         try:
             parts = urlsplit(url)
-            host = parts.hostname
             _ = parts.port  # raises on a malformed port
-        except ValueError as exc:
+            if parts.scheme not in ("http", "https"):
+                raise FetchError(f"unsupported scheme {parts.scheme or '(none)'}", url=url)
+            parsed = httpx.URL(url)
+            host = parsed.host
+            if not host:
+                raise ValueError("no host")
+            _check_numeric_host(host)
+        except (ValueError, httpx.InvalidURL) as exc:
             raise FetchError(f"invalid URL: {exc}", url=url) from None
-        if parts.scheme not in ("http", "https"):
-            raise FetchError(f"unsupported scheme {parts.scheme or '(none)'}", url=url)
-        if not host:
-            raise FetchError("invalid URL: no host", url=url)
+        addresses = self._addresses(_pin_key(url), url)
         if not self.allow_private:
-            for address in self._addresses(host, url):
+            for address in addresses:
                 if not is_public_address(address):
                     raise FetchError(f"private address {address} refused", url=url)
-        if check_robots and self.respect_robots and not self._robots_for(url).allowed(url):
+        if check_robots and self.respect_robots and not self._robots_for(url, budget).allowed(url):
             failure = self._robots_failures.get(_host_key(url))
             if failure:  # the host did not answer at all: say that, not "blocked"
                 raise FetchError(f"{failure} (robots.txt unreadable)", url=url)
             raise FetchError("blocked by robots.txt", url=url)
+        return addresses
 
     def _addresses(self, host: str, url: str) -> list[str]:
         try:
@@ -335,7 +544,7 @@ class Fetcher:
             raise FetchError(f"DNS lookup failed for {host}", url=url)
         return addresses
 
-    def _robots_for(self, url: str) -> RobotsRules:
+    def _robots_for(self, url: str, budget: _Budget) -> RobotsRules:
         key = _host_key(url)
         with self._robots_lock:
             cached = self._robots.get(key)
@@ -347,15 +556,17 @@ class Fetcher:
                 cached = self._robots.get(key)
                 if cached and cached[0] > time.monotonic():
                     return cached[1]
-            rules, ttl = self._load_robots(key)
+            rules, ttl = self._load_robots(key, budget)
             with self._robots_lock:
                 self._robots[key] = (time.monotonic() + ttl, rules)
             return rules
 
-    def _load_robots(self, host_key: str) -> tuple[RobotsRules, float]:
+    def _load_robots(self, host_key: str, budget: _Budget) -> tuple[RobotsRules, float]:
         robots_url = host_key + "/robots.txt"
         try:
-            result = self._get(robots_url, {}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+            result = self._get(
+                robots_url, {}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False, budget=budget
+            )
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return RobotsRules.allow_all(), ROBOTS_TTL  # missing robots.txt: all allowed
@@ -370,14 +581,15 @@ class Fetcher:
         rules = RobotsRules.parse(body.decode("utf-8", errors="replace"), self.user_agent)
         return rules, ROBOTS_TTL
 
-    def _wait_turn(self, host_key: str) -> None:
+    def _wait_turn(self, host_key: str) -> float:
+        """Wait for this host's next slot; returns the seconds waited."""
         interval = self.per_host_interval
         with self._robots_lock:
             cached = self._robots.get(host_key)
         if cached and cached[1].crawl_delay:
             interval = max(interval, min(cached[1].crawl_delay, MAX_CRAWL_DELAY))
         if interval <= 0:
-            return
+            return 0.0
         # reserve the next slot under the lock, sleep outside it
         with self._slot_lock:
             now = time.monotonic()
@@ -385,6 +597,8 @@ class Fetcher:
             self._next_slot[host_key] = start + interval
         if start > now:
             time.sleep(start - now)
+            return start - now
+        return 0.0
 
 
 class _Decoder:
@@ -443,6 +657,20 @@ class _Decoder:
 
 def _is_identity(encoding: str) -> bool:
     return all(c.strip().lower() in ("", "identity") for c in encoding.split(","))
+
+
+def _pin_key(url: str) -> str:
+    """The host as httpcore will name it when connecting: IDNA-encoded, lowercase, IPv6
+    without brackets."""
+    return httpx.URL(url).raw_host.decode("ascii").lower()
+
+
+def _peer(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    peer = stream.get_extra_info("server_addr")
+    return str(peer[0]) if peer else None
 
 
 def _host_key(url: str) -> str:

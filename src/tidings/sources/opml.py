@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 # characters XML 1.0 cannot carry at all, even escaped
@@ -13,12 +15,25 @@ class OpmlError(Exception):
     """A document that could not be read as OPML; str(error) is the reason."""
 
 
+class Outline(NamedTuple):
+    """One feed of an OPML file; category is the title of the folder it sits in."""
+
+    title: str
+    url: str
+    category: str | None = None
+
+
 def parse_opml(content: bytes) -> list[tuple[str, str]]:
     """(title, xmlUrl) for every feed outline, nested folders included, in document order.
 
     A URL listed twice is returned once (first title wins). Outlines without xmlUrl are
     folders and are only descended into.
     """
+    return [(o.title, o.url) for o in parse_opml_outlines(content)]
+
+
+def parse_opml_outlines(content: bytes) -> list[Outline]:
+    """Every feed outline with the folder it is in (the innermost one when nested)."""
     if not content.strip():
         raise OpmlError("empty document")
     import lxml.etree
@@ -40,23 +55,34 @@ def parse_opml(content: bytes) -> list[tuple[str, str]]:
     if not bodies:
         raise OpmlError("not OPML: no <body>")
 
-    feeds: list[tuple[str, str]] = []
+    feeds: list[Outline] = []
     seen: set[str] = set()
-    for outline in bodies[0].iter():
-        if not isinstance(outline.tag, str) or _local(outline.tag) != "outline":
-            continue
-        attrs = {key.lower(): value for key, value in outline.attrib.items()}
-        url = (attrs.get("xmlurl") or "").strip()
-        if not url or url in seen:
-            continue
-        seen.add(url)
-        title = (attrs.get("title") or attrs.get("text") or "").strip()
-        feeds.append((title, url))
+
+    def walk(parent, category: str | None) -> None:
+        for outline in parent:
+            if not isinstance(outline.tag, str) or _local(outline.tag) != "outline":
+                continue
+            attrs = {key.lower(): value for key, value in outline.attrib.items()}
+            url = (attrs.get("xmlurl") or "").strip()
+            title = (attrs.get("title") or attrs.get("text") or "").strip()
+            if not url:
+                walk(outline, title or category)  # a folder
+                continue
+            if url not in seen:
+                seen.add(url)
+                feeds.append(Outline(title, url, category))
+            walk(outline, category)
+
+    walk(bodies[0], None)
     return feeds
 
 
-def write_opml(feeds: list[tuple[str, str]], title: str = "Tidings subscriptions") -> str:
-    """An OPML 2.0 document listing feeds as (title, xmlUrl); parse_opml reads it back."""
+def write_opml(
+    feeds: Sequence[tuple[str, str] | tuple[str, str, str | None]],
+    title: str = "Tidings subscriptions",
+) -> str:
+    """An OPML 2.0 document listing feeds as (title, xmlUrl[, category]); a category becomes
+    a folder outline. parse_opml_outlines reads it back."""
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',
@@ -65,10 +91,22 @@ def write_opml(feeds: list[tuple[str, str]], title: str = "Tidings subscriptions
         "  </head>",
         "  <body>",
     ]
-    for feed_title, url in feeds:
-        text = quoteattr(_clean(feed_title).strip())
-        xml_url = quoteattr(_clean(url).strip())
-        lines.append(f'    <outline type="rss" text={text} title={text} xmlUrl={xml_url}/>')
+    folders: dict[str, list[tuple[str, str]]] = {}
+    for feed in feeds:
+        category = (feed[2] if len(feed) > 2 else None) or ""
+        folders.setdefault(_clean(category).strip(), []).append((feed[0], feed[1]))
+    for category, members in folders.items():
+        indent = "    "
+        if category:
+            name = quoteattr(category)
+            lines.append(f"    <outline text={name} title={name}>")
+            indent = "      "
+        for feed_title, url in members:
+            text = quoteattr(_clean(feed_title).strip())
+            xml_url = quoteattr(_clean(url).strip())
+            lines.append(f'{indent}<outline type="rss" text={text} title={text} xmlUrl={xml_url}/>')
+        if category:
+            lines.append("    </outline>")
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)
 

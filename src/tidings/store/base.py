@@ -67,6 +67,7 @@ SUMMARY_FIELDS = (
     "content_hash",
     "duplicate_of",
     "story_id",
+    "partial",
 )
 
 
@@ -155,6 +156,20 @@ class Store(abc.ABC):
     ) -> int | None:
         """Store one article (with its vector if it is an original); None when its URL is
         already stored (another writer got there first)."""
+
+    @abc.abstractmethod
+    def upgrade_article(
+        self,
+        tx: Transaction,
+        article_id: int,
+        article: Article,
+        buckets: Iterable[int] = (),
+        vector: np.ndarray | None = None,
+    ) -> str | None:
+        """Replace a partial article (stored from its feed entry) with the extracted page, in
+        place: same id, copies and story. Its text, keyword index entry, dedupe buckets and
+        (for an original) vector change. Returns "original" or "copy" (the vector is only
+        stored for an original), or None when it is gone or no longer partial."""
 
     @abc.abstractmethod
     def demote(self, tx: Transaction, old_id: int, new_id: int) -> None:
@@ -387,3 +402,83 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def outlets(self) -> list[dict[str, Any]]:
         """Outlets named on stored articles: source, originals, copies, latest."""
+
+    # -- subscriptions and the poller's state ------------------------------------------
+
+    @abc.abstractmethod
+    def subscribe(
+        self,
+        url: str,
+        title: str = "",
+        category: str | None = None,
+        site_url: str | None = None,
+    ) -> tuple[int, bool]:
+        """Subscribe to a feed URL (a known source becomes a subscription); returns its id and
+        whether it is a new subscription."""
+
+    @abc.abstractmethod
+    def unsubscribe(self, source_id: int) -> bool:
+        """Stop polling a feed; its articles stay. False when it was not subscribed."""
+
+    @abc.abstractmethod
+    def subscriptions(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Subscribed feeds with their poll state and how many entries were stored."""
+
+    @abc.abstractmethod
+    def subscription(self, source_id: int) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def subscription_by_url(self, url: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def due_subscriptions(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+        """Enabled subscriptions whose next check is due (never checked ones first)."""
+
+    @abc.abstractmethod
+    def next_check_due(self) -> str | None:
+        """ISO time of the earliest next check ('' when one was never checked), or None."""
+
+    @abc.abstractmethod
+    def record_poll(self, source_id: int, fields: dict[str, Any]) -> bool:
+        """Store a check's outcome (poller fields only); False when a moved URL belongs to
+        another source already, in which case the URL is kept."""
+
+    @abc.abstractmethod
+    def known_entries(
+        self, source_id: int, entries: Sequence[tuple[str | None, str]]
+    ) -> list[int | None]:
+        """Per (guid, url): the stored article id (0: known without one) or None if new.
+        Identity is the feed and GUID, then the URL."""
+
+    @abc.abstractmethod
+    def record_entries(self, source_id: int, rows: Iterable[dict[str, Any]]) -> int: ...
+
+    @abc.abstractmethod
+    def feed_categories(self, article_ids: Sequence[int]) -> dict[int, set[str]]:
+        """Per article (by the ids given, which are originals): the categories of the
+        subscribed feeds whose entries brought it or one of its copies. Articles no
+        categorised feed brought are left out."""
+
+    @abc.abstractmethod
+    def partial_entries_due(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
+        """Entries stored partial whose page is due to be fetched again."""
+
+    @abc.abstractmethod
+    def record_entry_retry(
+        self, entry_id: int, retry_at: datetime | None, error: str | None, upgraded: bool
+    ) -> None: ...
+
+    # -- API tokens --------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_token(self, name: str, digest: str) -> bool:
+        """Store a token's digest under a name; False when the name is taken."""
+
+    @abc.abstractmethod
+    def token_by_digest(self, digest: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def tokens(self) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def delete_token(self, name: str) -> bool: ...

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from ..readers import AccountError
-from ..sources.subscribe import SubscribeError
+from ..sources.opml import OpmlError
 from .forms import MAX_UPLOAD_BYTES, Id, checked_form, field, need_admin, redirect
 from .render import render
 
@@ -55,11 +56,18 @@ async def moderate(request: Request, comment_id: Id):
 async def add_feed(request: Request):
     form = await checked_form(request)
     who = need_admin(request)
-    try:
-        request.app.state.engine.add_feed(field(form, "url", 4096), field(form, "title", 300))
-    except SubscribeError as exc:
+    subscriptions = request.app.state.engine.subscriptions
+    try:  # a site address is fetched to find its feed: off the event loop
+        _, created = await run_in_threadpool(
+            subscriptions.add,
+            field(form, "url", 4096),
+            field(form, "category", 300) or None,
+            field(form, "title", 300) or None,
+        )
+    except ValueError as exc:
         return _page(request, 400, error=f"Feed not added: {exc}.")
-    return redirect(who, "/admin?done=feed+added#feeds")
+    done = "feed+added" if created else "feed+already+subscribed"
+    return redirect(who, f"/admin?done={done}#feeds")
 
 
 @router.post("/opml")
@@ -76,13 +84,13 @@ async def import_opml(request: Request):
     if len(content) > MAX_UPLOAD_BYTES:
         return _page(request, 413, error="That OPML file is too large.")
     try:
-        added, problems = request.app.state.engine.import_opml(content)
-    except SubscribeError as exc:
+        summary = request.app.state.engine.subscriptions.import_opml(content)
+    except OpmlError as exc:
         return _page(request, 400, error=f"Nothing imported: {exc}.")
-    if problems:
-        return _page(
-            request, message=f"{added} feeds imported; not imported: " + "; ".join(problems[:20])
-        )
+    added, failed = summary["added"], summary["failed"]
+    if failed:
+        problems = "; ".join(f"{f['item'][:200]}: {f['reason']}" for f in failed[:20])
+        return _page(request, message=f"{added} feeds imported; not imported: {problems}")
     return redirect(who, f"/admin?done={added}+feeds+imported#feeds")
 
 

@@ -62,9 +62,14 @@ def paragraphs(text: str | None) -> Markup:
     return Markup("\n").join(Markup("<p>{0}</p>").format(p) for p in paras)
 
 
-def when(value: datetime | None, with_time: bool = True) -> str:
-    if value is None:
+def when(value: datetime | str | None, with_time: bool = True) -> str:
+    if not value:
         return ""
+    if isinstance(value, str):  # stored ISO text (feed poll state)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)

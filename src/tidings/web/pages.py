@@ -112,6 +112,7 @@ def search(
     q: Annotated[str, Query(max_length=500)] = "",
     mode: Annotated[str, Query(pattern="^(hybrid|keyword|semantic)$")] = "hybrid",
     source: Annotated[str, Query(max_length=200)] = "",
+    category: Annotated[str, Query(max_length=300)] = "",
     story: Annotated[str, Query(max_length=19, pattern="^[0-9]*$")] = "",
     date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
     date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
@@ -122,6 +123,7 @@ def search(
         q,
         mode,
         source=source or None,
+        category=category or None,
         story_id=int(story) if story.strip("0") else None,  # the form sends "" for none
         date_from=_day(date_from, "from"),
         date_to=_day(date_to, "to"),
@@ -131,6 +133,7 @@ def search(
         "q": q,
         "mode": mode,
         "source": source,
+        "category": category,
         "story": story or "",
         "from": date_from,
         "to": date_to,
@@ -141,6 +144,7 @@ def search(
         result=result,
         form=form,
         outlets=[o["source"] for o in engine.listing.outlets()] if not q else [],
+        categories=engine.listing.categories(),
         **decorate(request, [h.article for h in result.hits]),
     )
 

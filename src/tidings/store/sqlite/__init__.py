@@ -1,6 +1,6 @@
 """SQLite store (the embedded default): one writer connection, per-thread readers, WAL mode.
 One module per entity: articles (with copies, embeddings, dedupe buckets and keyword index),
-stories, sources, readers."""
+stories, sources (with subscriptions and feed entries), readers, API tokens."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from .readers import ReaderQueries
 from .rows import RowQueries
 from .sources import SourceQueries
 from .stories import StoryQueries
+from .tokens import TokenQueries
 
 __all__ = ["SQLiteStore", "blob_to_vector", "from_iso", "to_iso", "vector_to_blob"]
 
 
 class SQLiteStore(
-    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, RowQueries,
-    Store,
+    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, TokenQueries,
+    RowQueries, Store,
 ):
     """The database is the source of truth: articles, embeddings, stories, dedupe buckets and
     the keyword index all change together inside one transaction."""

@@ -124,6 +124,48 @@ class ArticleQueries:
             )
         return article_id
 
+    def upgrade_article(
+        self,
+        tx: SQLiteTransaction,
+        article_id: int,
+        article: Article,
+        buckets: Iterable[int] = (),
+        vector: np.ndarray | None = None,
+    ) -> str | None:
+        db = tx.conn
+        row = db.execute(
+            "SELECT duplicate_of, partial FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        if row is None or not row["partial"]:
+            return None
+        db.execute(
+            "UPDATE articles SET title = ?, text = ?, canonical_url = ?, "
+            "author = coalesce(?, author), published = coalesce(published, ?), modified = ?, "
+            "fetched = ?, language = ?, excerpt = ?, site_name = ?, image = ?, "
+            "content_hash = ?, partial = 0 WHERE id = ?",
+            (
+                article.title, article.text, article.canonical_url, article.author,
+                to_iso(article.published), to_iso(article.modified), to_iso(article.fetched),
+                article.language, article.excerpt, article.site_name, article.image,
+                article.content_hash, article_id,
+            ),
+        )
+        db.execute("DELETE FROM minhash_buckets WHERE article_id = ?", (article_id,))
+        db.executemany(
+            "INSERT OR IGNORE INTO minhash_buckets (bucket, article_id) VALUES (?, ?)",
+            [(bucket, article_id) for bucket in buckets],
+        )
+        if row["duplicate_of"] is not None:
+            return "copy"
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
+        db.execute(
+            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+            (article_id, article.title, article.text),
+        )
+        if vector is not None:
+            self.replace_embeddings(tx, [(article_id, vector)])
+        return "original"
+
     def demote(self, tx: SQLiteTransaction, old_id: int, new_id: int) -> None:
         db = tx.conn
         db.execute(

@@ -43,6 +43,8 @@ def row_to_article(row: sqlite3.Row) -> Article:
     for key in _DATE_FIELDS:
         if key in data:
             data[key] = from_iso(data[key])
+    if "partial" in data:
+        data["partial"] = bool(data["partial"])
     return Article(**data)
 
 

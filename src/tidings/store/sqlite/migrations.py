@@ -34,11 +34,15 @@ _ARTICLE_COLUMNS_TEXT_LAST = """
     duplicate_of INTEGER REFERENCES articles(id),
     story_id INTEGER REFERENCES stories(id),
     created_at TEXT NOT NULL,
+    partial INTEGER NOT NULL DEFAULT 0,
     excerpt TEXT,
     text TEXT NOT NULL DEFAULT ''
 """
+# the columns an article row had before m005 (partial is new there and starts at 0)
 _ARTICLE_NAMES = ", ".join(
-    line.split()[0] for line in _ARTICLE_COLUMNS_TEXT_LAST.strip().splitlines()
+    name
+    for name in (line.split()[0] for line in _ARTICLE_COLUMNS_TEXT_LAST.strip().splitlines())
+    if name != "partial"
 )
 
 # (name, statements). Never edit an applied migration; append a new one.
@@ -220,6 +224,58 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX comments_status ON comments(status, id)",
             "CREATE INDEX comments_commenter ON comments(commenter, status)",
         ],
+    ),
+    (
+        # subscriptions and the poller's per-feed state; feed entries (identity: feed + GUID,
+        # then URL) and articles stored from the feed's own content until their page reads
+        "m008_subscriptions",
+        [
+            "ALTER TABLE sources ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE sources ADD COLUMN category TEXT",
+            "ALTER TABLE sources ADD COLUMN icon_url TEXT",
+            "ALTER TABLE sources ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE sources ADD COLUMN next_check TEXT",
+            "ALTER TABLE sources ADD COLUMN check_interval REAL",
+            "ALTER TABLE sources ADD COLUMN last_status INTEGER",
+            "ALTER TABLE sources ADD COLUMN error_count INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE sources ADD COLUMN failing_since TEXT",
+            "CREATE INDEX sources_due ON sources(next_check) WHERE subscribed = 1 AND enabled = 1",
+            """CREATE TABLE feed_entries (
+                id INTEGER PRIMARY KEY,
+                source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+                guid TEXT,
+                url TEXT NOT NULL,
+                article_id INTEGER REFERENCES articles(id),
+                partial INTEGER NOT NULL DEFAULT 0,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                retry_at TEXT,
+                last_error TEXT,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE UNIQUE INDEX feed_entries_guid ON feed_entries(source_id, guid)"
+            " WHERE guid IS NOT NULL",
+            "CREATE INDEX feed_entries_url ON feed_entries(url)",
+            "CREATE INDEX feed_entries_source ON feed_entries(source_id, article_id)",
+            "CREATE INDEX feed_entries_retry ON feed_entries(retry_at) WHERE partial = 1",
+            # articles.partial (stored from the feed's own content) came with m005's layout
+        ],
+    ),
+    (
+        # API tokens: only a SHA-256 digest of each is kept
+        "m009_tokens",
+        [
+            """CREATE TABLE api_tokens (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                digest TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            )""",
+        ],
+    ),
+    (
+        # which feeds brought an article (search by a feed's category)
+        "m010_feed_entries_by_article",
+        ["CREATE INDEX feed_entries_article ON feed_entries(article_id)"],
     ),
 ]
 
