@@ -14,6 +14,8 @@
 #   PGVECTOR_SUITE=trixie             Debian suite to take the pgvector source from
 #   PGVECTOR_VERSION=                 e.g. 0.8.0-1 to pin (default: suite's current)
 #   PGVECTOR_FORCE=0                  1 = rebuild/reinstall even if already installed
+#   PG_DURABLE=0                      1 = keep fsync/synchronous_commit/full_page_writes on
+#                                     (benchmarks against SQLite's synchronous=FULL)
 #   DEBIAN_MIRROR=                    default: the first Debian mirror in this machine's apt sources
 set -euo pipefail
 exec 3>&1 1>&2          # all chatter to stderr; only the URL goes to stdout (URL=$(./install_pg.sh))
@@ -26,6 +28,7 @@ WORKDIR=${WORKDIR:-/var/tmp/pgvector-src}
 PGVECTOR_SUITE=${PGVECTOR_SUITE:-trixie}
 PGVECTOR_VERSION=${PGVECTOR_VERSION:-}
 PGVECTOR_FORCE=${PGVECTOR_FORCE:-0}
+PG_DURABLE=${PG_DURABLE:-0}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-$( { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *\([^ ]*\).*/\1/p'; \
   cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\(http[^ ]*\).*/\2/p'; } \
   | grep -v security | head -1 || true)}
@@ -119,9 +122,9 @@ else
   log "starting postgres on 127.0.0.1:$PG_PORT"
   # 3>&- : the daemon must not inherit fd 3 (our real stdout), or URL=$(./install_pg.sh)
   # would block until the server exits.
-  as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start -o \
-    "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    </dev/null 3>&-
+  opts="-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK"
+  [ "$PG_DURABLE" = 1 ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start -o "$opts" </dev/null 3>&-
 fi
 export PGOPTIONS="-c client_min_messages=warning"
 PSQL=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)

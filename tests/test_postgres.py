@@ -373,3 +373,27 @@ def test_two_writer_processes_and_a_server_on_one_database(tmp_path, postgres_ur
     )
     assert search.returncode == 0, search.stderr.decode()
     assert json.loads(search.stdout)[0]["url"] == MARKERS["b"][0]
+
+
+# -- the Citus layout (checked against Citus's rules; Citus itself is not installable here) --
+
+
+def test_the_citus_layout_places_every_table_and_names_what_must_change(store, postgres_url):
+    from tidings.store.postgres.citus import layout_problems
+
+    with psycopg.connect(postgres_url) as conn:
+        problems = layout_problems(conn)
+    # exactly the changes the README's scale-out section lists; a new table or constraint
+    # that does not fit the layout fails here until the layout (and the README) say where
+    assert sorted(problems) == sorted([
+        "articles: foreign key articles_duplicate_of_fkey (duplicate_of) -> articles crosses "
+        "shards",
+        "articles: foreign key articles_story_id_fkey (story_id) -> stories crosses shards",
+        "comments: foreign key comments_parent_id_fkey (parent_id) -> comments crosses shards",
+        "feed_entries: foreign key feed_entries_article_id_fkey (article_id) -> articles "
+        "crosses shards",
+        "stories: foreign key stories_merged_into_fkey (merged_into) -> stories crosses shards",
+        "articles: unique articles_url_key (url) lacks the distribution column id",
+        "comments: unique comments_pkey (id) lacks the distribution column article_id",
+        "feed_entries: unique feed_entries_pkey (id) lacks the distribution column source_id",
+    ])

@@ -13,6 +13,7 @@ class DatabaseVectors:
     def __init__(self, store, expansion: int = 256):
         self.store = store
         self.expansion = expansion
+        self._counted: tuple[int, int] | None = None  # (generation, vectors) last counted
 
     @property
     def index(self) -> DatabaseVectors | None:
@@ -51,4 +52,9 @@ class DatabaseVectors:
         return self.store.vector_ids()
 
     def __len__(self) -> int:
-        return self.store.vector_count()
+        """Counted again only after a commit (counting is a pass over the table; an article
+        page asks for it on every view)."""
+        generation = self.store.generation()
+        if self._counted is None or self._counted[0] != generation:
+            self._counted = (generation, self.store.vector_count())
+        return self._counted[1]

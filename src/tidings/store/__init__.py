@@ -22,5 +22,8 @@ def open_store(database_url: str, data_dir: Path) -> Store:
     if database_url.startswith(POSTGRES_SCHEMES):
         from .postgres import PostgresStore
 
-        return PostgresStore(database_url)
+        try:
+            return PostgresStore(database_url)
+        except ImportError as exc:  # the base install: say which extra to add
+            raise StoreError(str(exc)) from exc
     raise ValueError(f"unsupported database URL {database_url!r}")

@@ -30,6 +30,7 @@ class Table:
     columns: tuple[str, ...]
     dates: tuple[str, ...] = ()  # stored as ISO text (SQLite) or timestamptz (PostgreSQL)
     vectors: tuple[str, ...] = ()  # float32 vectors: BLOB (SQLite) or pgvector
+    flags: tuple[str, ...] = ()  # 0/1 (SQLite) or boolean (PostgreSQL)
 
     @property
     def text_keys(self) -> tuple[str, ...]:
@@ -40,18 +41,21 @@ _TEXT_KEYS = {"key", "token_hash", "mark", "hour"}
 _ARTICLE = (
     "id", "url", "canonical_url", "url_key", "source", "source_id", "title", "author",
     "published", "modified", "fetched", "language", "site_name", "image", "content_hash",
-    "duplicate_of", "story_id", "created_at", "excerpt", "text",
+    "duplicate_of", "story_id", "created_at", "partial", "excerpt", "text",
 )
 
 # in an order where what a row points at usually comes first (checks are off meanwhile)
 TABLES: tuple[Table, ...] = (
     Table("sources", ("id",), ("id", "url", "title", "kind", "site_url", "etag",
-                               "last_modified", "checked_at", "last_error", "created_at")),
+                               "last_modified", "checked_at", "last_error", "created_at",
+                               "subscribed", "category", "icon_url", "enabled", "next_check",
+                               "check_interval", "last_status", "error_count",
+                               "failing_since"), flags=("subscribed", "enabled")),
     Table("stories", ("id",), ("id", "label", "first_seen", "last_seen", "size", "centroid",
                                "names", "gen", "label_time", "merged_into", "created_at"),
           dates=("first_seen", "last_seen", "label_time", "created_at")),
     Table("articles", ("id",), _ARTICLE,
-          dates=("published", "modified", "fetched", "created_at")),
+          dates=("published", "modified", "fetched", "created_at"), flags=("partial",)),
     Table("embeddings", ("article_id",), ("article_id", "vector", "gen"), vectors=("vector",)),
     Table("removed_vectors", ("article_id",), ("article_id", "gen")),
     Table("minhash_buckets", ("bucket", "article_id"), ("bucket", "article_id")),
@@ -67,6 +71,10 @@ TABLES: tuple[Table, ...] = (
     Table("comments", ("id",), ("id", "article_id", "parent_id", "account_id", "author",
                                 "body", "status", "commenter", "created_at"),
           dates=("created_at",)),
+    Table("feed_entries", ("id",), ("id", "source_id", "guid", "url", "article_id", "partial",
+                                     "attempts", "retry_at", "last_error", "created_at"),
+          flags=("partial",)),
+    Table("api_tokens", ("id",), ("id", "name", "digest", "created_at")),
     Table("meta", ("key",), ("key", "value")),  # last: the generation is the source's
 )
 
@@ -88,6 +96,9 @@ def normal(table: Table, row: dict[str, Any]) -> dict[str, Any]:
         if value is not None and not isinstance(value, bytes):
             value = np.asarray(value, dtype=np.float32).tobytes()
         out[column] = value
+    for column in table.flags:
+        if out.get(column) is not None:
+            out[column] = bool(out[column])
     if "centroid" in out and out["centroid"] is not None:
         out["centroid"] = bytes(out["centroid"])
     return out

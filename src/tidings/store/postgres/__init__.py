@@ -12,13 +12,14 @@ from .readers import ReaderQueries
 from .rows import RowQueries
 from .sources import SourceQueries
 from .stories import StoryQueries
+from .tokens import TokenQueries
 
 __all__ = ["PostgresStore"]
 
 
 class PostgresStore(
-    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, RowQueries,
-    Store,
+    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, TokenQueries,
+    RowQueries, Store,
 ):
     """Many processes, one database: every write is one transaction ordered by the generation
     row; vector, keyword and hybrid searches run in the database, so a process never holds

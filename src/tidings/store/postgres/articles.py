@@ -194,6 +194,54 @@ class ArticleQueries:
             )
         self._indexed_dim = dim
 
+    def upgrade_article(
+        self,
+        tx: PostgresTransaction,
+        article_id: int,
+        article: Article,
+        buckets: Iterable[int] = (),
+        vector: np.ndarray | None = None,
+    ) -> str | None:
+        conn = tx.conn
+        row = conn.execute(
+            "SELECT duplicate_of, partial FROM articles WHERE id = %s FOR UPDATE", (article_id,)
+        ).fetchone()
+        if row is None or not row[1]:
+            return None
+        original = row[0] is None
+        config = ts_config(article.language)
+        conn.execute(
+            "UPDATE articles SET title = %(title)s, text = %(text)s, "
+            "canonical_url = %(canonical_url)s, author = coalesce(%(author)s, author), "
+            "published = coalesce(published, %(published)s), modified = %(modified)s, "
+            "fetched = %(fetched)s, language = %(language)s, excerpt = %(excerpt)s, "
+            "site_name = %(site_name)s, image = %(image)s, content_hash = %(content_hash)s, "
+            f"partial = false, tsv = {_TSV if original else 'NULL'} WHERE id = %(id)s",
+            {
+                "title": article.title, "text": article.text,
+                "canonical_url": article.canonical_url, "author": article.author,
+                "published": utc(article.published), "modified": utc(article.modified),
+                "fetched": utc(article.fetched), "language": article.language,
+                "excerpt": article.excerpt, "site_name": article.site_name,
+                "image": article.image, "content_hash": article.content_hash,
+                "cfg": config, "id": article_id,
+            },
+        )
+        conn.execute("DELETE FROM minhash_buckets WHERE article_id = %s", (article_id,))
+        buckets = list(buckets)
+        if buckets:
+            conn.execute(
+                "INSERT INTO minhash_buckets (bucket, article_id) "
+                "SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING",
+                (buckets, article_id),
+            )
+        if not original:
+            return "copy"
+        self._config_used(conn, config)
+        if vector is not None:
+            self.replace_embeddings(tx, [(article_id, vector)])
+        return "original"
+
     def demote(self, tx: PostgresTransaction, old_id: int, new_id: int) -> None:
         conn = tx.conn
         conn.execute(

@@ -12,7 +12,9 @@ import numpy as np
 
 from .db import rows_as_dicts
 
-_IDENTITY_TABLES = ("sources", "stories", "articles", "accounts", "comments")
+_IDENTITY_TABLES = (
+    "sources", "stories", "articles", "accounts", "comments", "feed_entries", "api_tokens",
+)
 _SAVED_CHECKS = "copy_foreign_keys"  # meta: the reference checks dropped for the load
 
 

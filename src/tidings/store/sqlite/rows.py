@@ -46,7 +46,12 @@ class RowQueries:
             return
         verb = "INSERT OR REPLACE" if table.name == "meta" else "INSERT OR IGNORE"
         values = [
-            [to_iso(row[c]) if c in table.dates else row[c] for c in table.columns]
+            [
+                to_iso(row[c]) if c in table.dates
+                else int(row[c]) if c in table.flags and row[c] is not None
+                else row[c]
+                for c in table.columns
+            ]
             for row in rows
         ]
         tx.conn.executemany(
