@@ -130,7 +130,8 @@ def main() -> None:
                 times[name][call].append((time.perf_counter() - started) * 1000)
     for name in engines:
         out[name] = {
-            f"{call}_ms": {"p50": round(percentile(v, 50), 2), "p99": round(percentile(v, 99), 2)}
+            f"{call}_ms": {"n": len(v), "p50": round(percentile(v, 0.5), 2),
+                           "p99": round(percentile(v, 0.99), 2)}
             for call, v in times[name].items()
         }
     out["search_ratio_pg_over_sqlite_p50"] = {
@@ -156,9 +157,9 @@ def main() -> None:
         runs = data / "backends-runs"
         run = int(runs.read_text()) if runs.exists() else 0
         for writers in (1, 2):
+            runs.write_text(str(run + 1))  # both backends get the same new articles
             for name, (where, url) in {"sqlite": (data, ""),
                                        "postgres": (pg_data, args.postgres)}.items():
-                runs.write_text(str(run + 1))
                 started = time.perf_counter()
                 procs = [
                     subprocess.Popen(
@@ -178,7 +179,7 @@ def main() -> None:
                     "rate_per_s": round(total / max(r["seconds"] for r in results), 1),
                     "load_average": os.getloadavg(),
                 }
-                run += 1
+            run += 1
 
     # -- disk ------------------------------------------------------------------------------
     out["sqlite"]["disk_mib"] = {

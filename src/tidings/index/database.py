@@ -14,11 +14,16 @@ class DatabaseVectors:
         self.store = store
         self.expansion = expansion
         self._counted: tuple[int, int] | None = None  # (generation, vectors) last counted
+        self._has_vectors = False
 
     @property
     def index(self) -> DatabaseVectors | None:
-        """Itself once a model has stored vectors (None before, as VectorKeeper answers)."""
-        return self if self.store.get_meta("dim") is not None else None
+        """Itself once a model has stored vectors (None before, as VectorKeeper answers).
+        Once known it is remembered (until `reset`): a search then costs one round trip
+        less."""
+        if not self._has_vectors:
+            self._has_vectors = self.store.get_meta("dim") is not None
+        return self if self._has_vectors else None
 
     @property
     def generation(self) -> int:
@@ -34,7 +39,9 @@ class DatabaseVectors:
 
     def save(self) -> None: ...
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        self._has_vectors = False
+        self._counted = None
 
     def rebuild(self) -> int:
         return self.store.rebuild_vector_index()
