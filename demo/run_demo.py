@@ -128,6 +128,13 @@ def _run(args: argparse.Namespace, site_dir: Path, base_url: str) -> int:
         f"database: {stats['originals']} articles, {stats['duplicates']} copies, "
         f"{stats['stories']} stories ({stats['multi_article_stories']} with 2+ articles)"
     )
+    # subscribe to the same feeds (the demo web's OPML file): the server's poller keeps them
+    # current from now on, and the sources page shows their state
+    subscribed = engine.subscriptions.import_opml((site_dir / "feeds.opml").read_bytes())
+    print(
+        f"subscribed to {subscribed['added'] + subscribed['existing']} feeds "
+        f"({subscribed['added']} new)"
+    )
     if args.no_serve:
         engine.close()
         return 0
@@ -136,16 +143,22 @@ def _run(args: argparse.Namespace, site_dir: Path, base_url: str) -> int:
 
     from tidings.api import create_app
 
+    base = f"http://{args.host}:{args.port}"
+    token = engine.readers.accounts.setup_token()  # None once an admin exists
+    polling = engine.start_polling()
     print(
-        f"\nTidings is up: open http://{args.host}:{args.port}/\n"
+        f"\nTidings is up: open {base}/  (polling the {len(feeds)} feeds in the background)\n"
         f"  stories:  http://{args.host}:{args.port}/api/stories?min_size=2\n"
         f"  search:   http://{args.host}:{args.port}/api/search?q=ferry+aground\n"
         f"  API docs: http://{args.host}:{args.port}/docs\n"
-        f"Press Ctrl+C to stop."
+        + (f"  create the admin account (works once): {base}/setup?token={token}\n"
+           if token else "")
+        + "Press Ctrl+C to stop."
     )
     try:
         uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="warning")
     finally:
+        polling.stop()
         engine.close()
     return 0
 

@@ -8,6 +8,7 @@ Datasets:
                    its feeds like `make demo`
 
 Usage: python eval/stories.py [--dataset news-aggregator|demo] [--by-day SEED]
+                              [--order feeds|time|shuffle:SEED]
                               [--set story_threshold=0.45 ...]
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 from collections import Counter
@@ -69,7 +71,10 @@ def run_news_aggregator(engine, work: Path, by_day: int | None = None) -> tuple[
     return pred, gold
 
 
-def run_demo(engine, work: Path) -> tuple[list, list]:
+def run_demo(engine, work: Path, order: str = "feeds") -> tuple[list, list]:
+    """`order`: "feeds" ingests the outlets' feeds one after another (as `make demo` does);
+    "time" ingests every page in publication order and "shuffle:SEED" in a seeded random
+    order (a poller's first cycle over many feeds interleaves them like that)."""
     sys.path.insert(0, str(REPO / "demo"))
     from build_site import build_site
     from run_demo import serve_site
@@ -80,7 +85,17 @@ def run_demo(engine, work: Path) -> tuple[list, list]:
     base_url = server.base_url
     build_site(REPO / "demo" / "corpus", site, base_url)
     manifest = json.loads((site / "_manifest.json").read_text())
-    engine.ingest([feed["url"] for feed in manifest["feeds"]])
+    pages = manifest["pages"]
+    if order == "feeds":
+        engine.ingest([feed["url"] for feed in manifest["feeds"]])
+    elif order == "time":
+        engine.ingest([p["url"] for p in sorted(pages, key=lambda p: (p["published"], p["id"]))])
+    elif order.startswith("shuffle:"):
+        shuffled = list(pages)
+        random.Random(int(order.split(":", 1)[1])).shuffle(shuffled)
+        engine.ingest([p["url"] for p in shuffled])
+    else:
+        raise SystemExit(f"unknown --order {order!r}: feeds, time or shuffle:SEED")
     server.close()
     event_of = {p["url"]: p["event"] for p in manifest["pages"]}
     pred, gold = [], []
@@ -105,6 +120,10 @@ def main() -> None:
         "--by-day", type=int, default=None, metavar="SEED",
         help="news-aggregator: dates coarsened to the day, shuffled within a day by SEED",
     )
+    parser.add_argument(
+        "--order", default="feeds", metavar="ORDER",
+        help="demo: feeds (one outlet after another), time, or shuffle:SEED",
+    )
     args = parser.parse_args()
 
     from tidings.engine import Engine
@@ -123,7 +142,7 @@ def main() -> None:
             if args.dataset == "news-aggregator":
                 pred, gold = run_news_aggregator(engine, work, args.by_day)
             else:
-                pred, gold = run_demo(engine, work)
+                pred, gold = run_demo(engine, work, args.order)
     precision, recall, f1 = bcubed(pred, gold)
     print(
         f"{args.dataset}: {len(gold)} articles, {len(set(gold))} true stories, "
@@ -131,6 +150,7 @@ def main() -> None:
         f"name weight {settings.story_name_weight}, window {settings.story_window_days} days, "
         f"merge {settings.story_merge_threshold}"
         + ("" if args.by_day is None else f"; by day, seed {args.by_day}")
+        + ("" if args.dataset != "demo" else f"; order {args.order}")
     )
     print(f"B-cubed precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
 

@@ -162,3 +162,13 @@ def rss(
         out.append("</item>")
     out.append("</channel></rss>")
     return "\n".join(out).encode()
+
+
+def harbour_site(srv: FeedServer) -> FeedServer:
+    """A site whose front page announces its RSS feed ("Harbour Times", no entries)."""
+    srv.set("/feed.xml", body=rss([], title="Harbour Times"),
+            headers={"Content-Type": "application/rss+xml"})
+    srv.set("/", body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+            b'href="/feed.xml"></head><body>site</body></html>',
+            headers={"Content-Type": "text/html"})
+    return srv

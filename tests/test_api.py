@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
-import threading
-import time
 
 import httpx
 import pytest
@@ -15,31 +12,16 @@ from .test_engine import sample_articles
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, embedder):
-    import uvicorn
-
-    from tidings.api import create_app
     from tidings.engine import Engine
 
-    from .conftest import make_settings
+    from .conftest import make_settings, start_site
 
     engine = Engine(make_settings(tmp_path_factory.mktemp("api")), embedder=embedder)
     engine.ingest_articles(sample_articles())
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    live = start_site(engine)
+    with httpx.Client(base_url=live.url, timeout=30) as client:
         yield client, engine
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.close()
+    live.stop()  # closes the engine
 
 
 def test_openapi_lists_every_route(api):

@@ -13,7 +13,7 @@ from tidings.cli import main
 from tidings.readers.tokens import PREFIX, Tokens, digest
 from tidings.sources.opml import parse_opml_outlines
 
-from .feedserver import FeedServer, rss
+from .feedserver import FeedServer, harbour_site
 
 OPML = b"""<?xml version="1.0"?>
 <opml version="1.0"><head><title>mine</title></head><body>
@@ -30,12 +30,7 @@ OPML = b"""<?xml version="1.0"?>
 
 @pytest.fixture(scope="module")
 def server():
-    srv = FeedServer()
-    srv.set("/feed.xml", body=rss([], title="Harbour Times"),
-            headers={"Content-Type": "application/rss+xml"})
-    srv.set("/", body=b'<html><head><link rel="alternate" type="application/rss+xml" '
-            b'href="/feed.xml"></head><body>site</body></html>',
-            headers={"Content-Type": "text/html"})
+    srv = harbour_site(FeedServer())
     srv.set("/blog/", body=b"<html><body>no link here</body></html>",
             headers={"Content-Type": "text/html"})
     srv.set("/blog/x", body=b"<html><body>nothing</body></html>")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .conftest import SITE_ADMIN, SITE_READER
-from .feedserver import FeedServer, rss
+from .feedserver import FeedServer, harbour_site
 from .site_client import BROWSER_UA, SiteClient
 from .site_corpus import XSS_TITLE
 
@@ -334,12 +334,7 @@ def test_search_by_story_and_paging(site):
 
 
 def test_admin_adds_feeds_imports_opml_and_manages_accounts(site):
-    feeds = FeedServer()
-    feeds.set("/feed.xml", body=rss([], title="Harbour Times"),
-              headers={"Content-Type": "application/rss+xml"})
-    feeds.set("/", body=b'<html><head><link rel="alternate" type="application/rss+xml" '
-              b'href="/feed.xml"></head><body>site</body></html>',
-              headers={"Content-Type": "text/html"})
+    feeds = harbour_site(FeedServer())
     try:
         _admin_feeds_opml_accounts(site, feeds)
     finally:

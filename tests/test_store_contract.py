@@ -514,3 +514,101 @@ def test_feed_categories_of_articles_include_their_copies_feeds(store):
     store.record_entries(plain, [{"guid": "3", "url": article(2).url, "article_id": b}])
     assert store.feed_categories([a, b, c]) == {a: {"World", "Tech"}}
     assert store.feed_categories([]) == {}
+
+
+# -- reader-app sync -----------------------------------------------------------------------
+
+
+def _feed_items(store):
+    """Two feeds (one in category "World"); five originals, a copy of #1 from feed B."""
+    a, _ = store.subscribe("https://a.example/feed", "A", "World")
+    b, _ = store.subscribe("https://b.example/feed", "B")
+    ids = insert(store, *(article(n) for n in range(1, 6)))
+    (copy,) = insert(store, article(9, duplicate_of=ids[0]), vectors=False)
+    store.record_entries(a, [{"url": f"https://news.example/{n}", "article_id": i}
+                             for n, i in zip(range(1, 4), ids[:3], strict=True)])
+    store.record_entries(b, [{"url": "https://news.example/9", "article_id": copy},
+                             {"url": "https://news.example/4", "article_id": ids[3]}])
+    return a, b, ids, copy
+
+
+def test_api_password_and_fever_key(store):
+    account = store.add_account("Reader", "login-hash", "reader")
+    assert store.api_credentials("reader") is None  # no API password yet
+    store.set_api_password(account, "api-hash-1", "ABCDEF0123")
+    found, api_hash = store.api_credentials("READER")
+    assert (found.id, api_hash) == (account, "api-hash-1")
+    assert store.account_by_fever_key("abcdef0123").id == account
+    assert store.account_by_fever_key("AbCdEf0123").id == account
+    store.set_api_password(account, "api-hash-2", "999")  # replaced, old key gone
+    assert store.api_credentials("reader")[1] == "api-hash-2"
+    assert store.account_by_fever_key("abcdef0123") is None
+    assert store.account_credentials("reader")[1] == "login-hash"  # sign-in password untouched
+
+
+def test_stream_items_filters_and_keyset(store):
+    from tidings.store import StreamQuery
+
+    a, b, ids, copy = _feed_items(store)
+    reader = store.add_account("r", "h", "reader")
+    everything = store.stream_items(reader, StreamQuery())
+    assert [i.id for i in everything] == sorted(ids, reverse=True)  # copies are not items
+    first = next(i for i in everything if i.id == ids[0])
+    assert first.feed_ids == (a, b)  # its own feed first, then its copy's
+    assert first.crawled is not None
+    assert [i.id for i in store.stream_items(reader, StreamQuery(feed_ids=[b]))] == [
+        ids[3], ids[0]]
+    assert [i.id for i in store.stream_items(reader, StreamQuery(categories=["World"]))] == [
+        ids[2], ids[1], ids[0]]
+    assert store.stream_items(reader, StreamQuery(ids=[copy])) == []
+    assert store.stream_items(reader, StreamQuery(feed_ids=[])) == []
+    store.set_marks(reader, ids[:2], "read", True)
+    store.set_marks(reader, [ids[1]], "starred", True)
+    unread = store.stream_items(reader, StreamQuery(unmarked=("read",)))
+    assert [i.id for i in unread] == sorted(ids[2:], reverse=True)
+    assert [i.id for i in store.stream_items(
+        reader, StreamQuery(marked=("read", "starred")))] == [ids[1]]
+    page = store.stream_items(reader, StreamQuery(limit=2))
+    rest = store.stream_items(reader, StreamQuery(before_id=page[-1].id, limit=10))
+    assert [i.id for i in page + rest] == sorted(ids, reverse=True)
+    up = store.stream_items(reader, StreamQuery(after_id=ids[2], oldest_first=True))
+    assert [i.id for i in up] == ids[3:]
+    late = datetime.now(UTC) + timedelta(hours=1)
+    assert store.stream_items(reader, StreamQuery(crawled_from=late)) == []
+    assert len(store.stream_items(reader, StreamQuery(crawled_before=late))) == 5
+    with pytest.raises(ValueError):
+        store.stream_items(reader, StreamQuery(marked=("bogus",)))
+
+
+def test_stream_counts_per_feed(store):
+    from tidings.store import StreamQuery
+
+    a, b, ids, _ = _feed_items(store)
+    reader = store.add_account("r", "h", "reader")
+    store.set_marks(reader, [ids[0]], "read", True)
+    counts = store.stream_counts(reader, StreamQuery(unmarked=("read",)))
+    assert {k: v[0] for k, v in counts.items()} == {0: 4, a: 2, b: 1}
+    assert store.stream_counts(reader, StreamQuery(ids=[])) == {}
+
+
+def test_edit_subscription_and_follow_story(store):
+    a, _ = store.subscribe("https://a.example/feed", "A", "World")
+    assert store.edit_subscription(a, {"title": "Renamed", "category": None})
+    got = store.subscription(a)
+    assert (got["title"], got["category"]) == ("Renamed", None)
+    assert not store.edit_subscription(a + 100, {"title": "x"})
+    with pytest.raises(ValueError):
+        store.edit_subscription(a, {"url": "https://elsewhere.example/"})
+    reader = store.add_account("r", "h", "reader")
+    with store.transaction() as tx:
+        one = store.create_story(tx, "One", T0)
+        two = store.create_story(tx, "Two", T0)
+    assert store.follow_story(reader, one, True)
+    assert not store.follow_story(reader, one, True)  # already followed
+    assert not store.follow_story(reader, 10_000, True)  # no such story
+    assert store.followed_stories(reader) == [one]
+    with store.transaction() as tx:
+        store.merge_story(tx, one, two)
+    assert store.followed_stories(reader) == [two]  # followed through the merge
+    assert store.follow_story(reader, two, False)
+    assert store.followed_stories(reader) == []

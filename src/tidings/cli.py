@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -255,7 +256,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 @main.group()
 def users() -> None:
-    """Reader accounts: add, list, remove."""
+    """Reader accounts: add, list, remove, API passwords for reader apps."""
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -300,6 +301,42 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     for a in found:
         created = a.created.date().isoformat() if a.created else ""
         click.echo(f"{a.name:<24} {a.role:<7} {created}")
+
+
+@users.command("api-password")
+@click.argument("name")
+@click.pass_context
+def users_api_password(ctx: click.Context, name: str) -> None:
+    """Set the password reader apps sign in with (Google Reader API, Fever), apart from the
+    account's own (asks twice on a terminal, reads one line from standard input otherwise)."""
+    password = _read_password(False)
+    with _engine(ctx) as engine:
+        try:
+            account = engine.readers.api_passwords.set_by_name(name, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"API password set for {account.name}")
+
+
+@users.command("feed-url")
+@click.argument("name")
+@click.argument("stream")
+@click.option("--format", "fmt", type=click.Choice(["atom", "rss", "json"]), default="atom")
+@click.pass_context
+def users_feed_url(ctx: click.Context, name: str, stream: str, fmt: str) -> None:
+    """The secret path of an account's own feed (needs an API password; a new API password
+    changes it). A saved search's feed is search-<id> (see `tidings searches list`)."""
+    from .sync.feeds import PRIVATE, private_path
+
+    if stream not in PRIVATE and not re.fullmatch(r"search-\d{1,18}", stream):
+        raise click.BadParameter(f"use one of {', '.join(PRIVATE)} or search-<id>")
+    with _engine(ctx) as engine:
+        passwords = engine.readers.api_passwords
+        account = passwords.account_named(name)
+        token = passwords.stream_token(account, stream) if account else None
+    if account is None or token is None:
+        raise click.ClickException(f"{name!r}: no such account, or it has no API password")
+    click.echo(private_path(account.name, stream, token, fmt))
 
 
 @users.command("remove")
@@ -585,3 +622,69 @@ def db_copy(ctx: click.Context, source: str, target: str, batch: int, no_verify:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# --- saved searches -----------------------------------------------------------------
+
+
+@main.group()
+def searches() -> None:
+    """Saved searches: new matching articles join their stream as they are ingested."""
+
+
+def _searches_account(engine, name: str):
+    found = [a for a in engine.readers.accounts.list() if a.name.lower() == name.lower()]
+    if not found:
+        raise click.ClickException(f"no account named {name!r}")
+    return found[0]
+
+
+@searches.command("add")
+@click.argument("account")
+@click.argument("name")
+@click.argument("query")
+@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid")
+@click.option("--category", default=None, help="Only articles of feeds in this category.")
+@click.option("--feed", "feed_id", type=click.IntRange(1), default=None, help="Only this feed.")
+@click.option("--webhook", default=None, help="POST new matches to this URL (HMAC-signed).")
+@click.pass_context
+def searches_add(ctx, account, name, query, mode, category, feed_id, webhook) -> None:
+    """Save a search for ACCOUNT; reader apps see it as the label "Search: NAME"."""
+    from .readers.searches import SearchError
+
+    with _engine(ctx) as engine:
+        try:
+            saved = engine.saved_searches.add(
+                _searches_account(engine, account), name, query, mode, category, feed_id, webhook
+            )
+        except SearchError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"saved search {saved['id']} {saved['name']!r}: {saved['matches']} matches")
+    if saved["webhook_secret"]:
+        click.echo(f"webhook signing secret (shown once): {saved['webhook_secret']}")
+
+
+@searches.command("list")
+@click.argument("account")
+@click.pass_context
+def searches_list(ctx, account) -> None:
+    """An account's saved searches with how many articles each matched."""
+    with _engine(ctx) as engine:
+        found = engine.saved_searches.list(_searches_account(engine, account))
+    for s in found:
+        hook = f"  webhook {s['webhook_url']}" if s["webhook_url"] else ""
+        click.echo(f"{s['id']:>5} {s['name']:<24} {s['mode']:<8} {s['matches']:>6}  "
+                   f"{s['query']}{hook}")
+
+
+@searches.command("remove")
+@click.argument("account")
+@click.argument("name")
+@click.pass_context
+def searches_remove(ctx, account, name) -> None:
+    with _engine(ctx) as engine:
+        who = _searches_account(engine, account)
+        found = engine.saved_searches.by_name(who, name)
+        if found is None or not engine.saved_searches.remove(who, found["id"]):
+            raise click.ClickException(f"{account} has no saved search named {name!r}")
+    click.echo(f"removed {name}")

@@ -4,6 +4,7 @@ delegate: no pipeline, ranking or SQL logic lives here."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from .models import Article, Hit, IngestResult, Page, Story
 from .pipeline import Ingestor, embed_text, extract_page, iter_inputs, make_fetcher
 from .pipeline.inputs import Progress
 from .readers import Readers
+from .readers.searches import SavedSearches
 from .related import Related
 from .search import SEARCH_MODES, Searcher
 from .settings import Settings
@@ -26,6 +28,9 @@ from .sources.poller import Poller, PollingThread, PollReport
 from .sources.subscriptions import Subscriptions
 from .store import Store, open_store
 from .stories import NEIGHBOURS, StoryClusterer
+from .streams import Streams
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SEARCH_MODES", "Engine", "ModelMismatchError", "embed_text", "make_fetcher"]
 
@@ -78,6 +83,11 @@ class Engine:
             related=self.related, index_size=lambda: len(self.vectors),
         )
         self.subscriptions = Subscriptions(self.store, lambda: make_fetcher(s))
+        self.streams = Streams(self.store)  # what reader apps and feeds out page through
+        self.saved_searches = SavedSearches(
+            self.store, self.search, self._saved_search_vector,
+            lambda: make_fetcher(s, max_retries=0), s,
+        )
         self._poller: Poller | None = None
         if check_model:
             self.model.check()
@@ -179,7 +189,7 @@ class Engine:
         """
         result = IngestResult()
         items = iter_inputs(list(inputs), self.settings, self.store, result, progress)
-        return self.ingestor.ingest_items(items, progress, batch_size, result)
+        return self._matched(self.ingestor.ingest_items(items, progress, batch_size, result))
 
     def ingest_items(
         self,
@@ -189,7 +199,22 @@ class Engine:
         result: IngestResult | None = None,
     ) -> IngestResult:
         """Ingest Pages (extracted here) and ready Articles; each batch is one transaction."""
-        return self.ingestor.ingest_items(items, progress, batch_size, result)
+        return self._matched(self.ingestor.ingest_items(items, progress, batch_size, result))
+
+    def _matched(self, result: IngestResult) -> IngestResult:
+        """Saved searches look at what was just stored (a failure there never fails the
+        ingest: the next one catches up)."""
+        if result.new or result.duplicate:
+            try:
+                self.saved_searches.catch_up()
+            except Exception:
+                log.exception("saved searches could not catch up")
+        return result
+
+    def _saved_search_vector(self, query: str) -> np.ndarray | None:
+        if not self.store.vector_count():
+            return None
+        return self.model.embedder.embed_query(query)
 
     ingest_articles = ingest_items
 
@@ -225,7 +250,9 @@ class Engine:
                 self._poller = Poller(
                     self.store,
                     self.settings,
-                    ingest=lambda items, result: self.ingestor.ingest_items(items, result=result),
+                    ingest=lambda items, result: self._matched(
+                        self.ingestor.ingest_items(items, result=result)
+                    ),
                     upgrade=self.ingestor.upgrade,
                     fetcher=lambda: make_fetcher(self.settings, max_retries=1, max_retry_wait=5.0),
                 )

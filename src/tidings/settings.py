@@ -164,6 +164,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Comma-separated outlet names whose articles are shown as an excerpt only (the full "
         "text stays one click away, at the source).",
     ),
+    Setting(
+        "saved_search_similarity",
+        float,
+        0.3,
+        "A new article matches a saved (semantic or hybrid) search when its cosine similarity "
+        "to the query reaches this.",
+    ),
+    Setting(
+        "webhook_retries",
+        int,
+        5,
+        "Attempts to deliver a saved search's webhook before giving up (backoff doubles).",
+    ),
+    Setting("webhook_backoff", float, 2.0, "Seconds before a webhook's first retry."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

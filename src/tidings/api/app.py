@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from .. import __version__, web
+from .. import __version__, sync, web
 from ..engine import Engine
 from . import errors
 from .routes import articles, feeds, search, stats, stories
@@ -24,5 +24,6 @@ def create_app(engine: Engine) -> FastAPI:
     app.include_router(stories.router, prefix="/api")
     app.include_router(stats.router, prefix="/api")
     app.include_router(feeds.router, prefix="/api")
+    sync.install(app)  # reader apps: /reader/api/0/…, /api/greader.php/…, /api/fever.php
     web.install(app)  # the reader site: /, /story/…, /article/…, /search, /admin …
     return app

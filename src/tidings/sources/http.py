@@ -325,6 +325,25 @@ class Fetcher:
         budget = _Budget(self.timeout)
         return self._get(url, headers, max_bytes=self.max_bytes, check_robots=True, budget=budget)
 
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST body to url and return the status (redirects are not followed, the answer is
+        not read): for webhooks, with the same address checks and pinning as a fetch."""
+        budget = _Budget(self.timeout)
+        addresses = self._check_url(url, check_robots=False, budget=budget)
+        _context.pins = {_pin_key(url): addresses}
+        _context.budget = budget
+        try:
+            response = self._client.post(
+                url, content=body, headers=headers, timeout=budget.remaining()
+            )
+            response.close()
+            return response.status_code
+        except httpx.HTTPError as exc:
+            raise FetchError(f"POST failed: {_short(exc)}", url=url) from None
+        finally:
+            _context.pins = {}
+            _context.budget = None
+
     def fetch_many(
         self, urls: Iterable[str], *, workers: int = 8
     ) -> Iterator[tuple[str, FetchResult | FetchError]]:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store, StoreError, StoryState, Transaction
+from .base import Store, StoreError, StoryState, StreamItem, StreamQuery, Transaction
 from .sqlite import SQLiteStore
 
-__all__ = ["SQLiteStore", "Store", "StoreError", "StoryState", "Transaction", "open_store"]
+__all__ = [
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "StoryState",
+    "StreamItem",
+    "StreamQuery",
+    "Transaction",
+    "open_store",
+]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 

@@ -50,6 +50,39 @@ class StoryState:
     merged_into: int | None = None  # absorbed by that story: no longer a live story
 
 
+@dataclass
+class StreamQuery:
+    """Which items a reader-app stream holds (the sync APIs and feeds out read through it).
+
+    An item is an original article (`duplicate_of IS NULL`). It belongs to a feed when the
+    original or one of its copies was stored from an entry of that feed. Crawl time is when
+    the original was stored. Every given filter must hold; `None` means "any".
+    """
+
+    marked: tuple[str, ...] = ()  # the account has set every one of these marks
+    unmarked: tuple[str, ...] = ()  # ... and none of these
+    feed_ids: Sequence[int] | None = None  # in any of these feeds
+    categories: Sequence[str] | None = None  # in a feed of any of these categories
+    story_ids: Sequence[int] | None = None  # in any of these stories
+    ids: Sequence[int] | None = None  # only these ids (ids of copies match nothing)
+    saved_search: int | None = None  # matched by this saved search
+    crawled_from: datetime | None = None  # crawl time >= this
+    crawled_before: datetime | None = None  # crawl time < this
+    after_id: int | None = None  # keyset: id > after_id
+    before_id: int | None = None  # keyset: id < before_id
+    oldest_first: bool = False  # ascending ids (insertion order) instead of descending
+    limit: int = 1000
+
+
+@dataclass
+class StreamItem:
+    """One item of a stream: its id, crawl time and feeds (the original's own first)."""
+
+    id: int
+    crawled: datetime
+    feed_ids: tuple[int, ...] = ()
+
+
 SUMMARY_FIELDS = (
     "id",
     "url",
@@ -482,3 +515,72 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_token(self, name: str) -> bool: ...
+
+    # -- reader-app sync: API passwords, streams, followed stories ---------------------
+
+    @abc.abstractmethod
+    def set_api_password(self, account_id: int, password_hash: str, fever_key: str) -> None:
+        """Store (replace) an account's API password: its hash, and the Fever key
+        md5("name:password") in lower-case hex (Fever clients send that key, so it is kept as
+        it is). Replacing it invalidates every sync token derived from the previous hash."""
+
+    @abc.abstractmethod
+    def api_credentials(self, name: str) -> tuple[Account, str] | None:
+        """The account named so (case-insensitively) and its API password hash, or None when
+        it has no API password."""
+
+    @abc.abstractmethod
+    def account_by_fever_key(self, fever_key: str) -> Account | None:
+        """The account whose Fever key is this one (compared in lower case)."""
+
+    @abc.abstractmethod
+    def stream_items(self, account_id: int, query: StreamQuery) -> list[StreamItem]:
+        """Up to `query.limit` items of a stream for this account, ordered by id (descending
+        unless `oldest_first`). Ids increase with crawl time, so `after_id`/`before_id` page
+        through a stream without skipping or repeating items when marks change between
+        pages."""
+
+    @abc.abstractmethod
+    def stream_counts(self, account_id: int, query: StreamQuery) -> dict[int, tuple[int, datetime]]:
+        """Per feed (key 0: the whole stream): how many items of the stream are in it and the
+        newest crawl time among them. Feeds without items are absent. Keyset and limit
+        fields are ignored."""
+
+    @abc.abstractmethod
+    def edit_subscription(self, source_id: int, fields: dict[str, Any]) -> bool:
+        """Change a subscription's "title" and/or "category" (None clears the category);
+        other keys are refused with ValueError. False when it is not a subscription."""
+
+    @abc.abstractmethod
+    def follow_story(self, account_id: int, story_id: int, on: bool) -> bool:
+        """Follow (or stop following) a story; False when nothing changed or the story is
+        gone. A followed story absorbed by another is followed through the absorbing one."""
+
+    @abc.abstractmethod
+    def followed_stories(self, account_id: int) -> list[int]:
+        """Ids of the live stories the account follows (absorbed ones resolved), ascending."""
+
+    # -- saved searches ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_saved_search(self, account_id: int, fields: dict[str, Any]) -> int | None:
+        """Save a search: "name", "query", "mode", "filters" (a JSON-able dict), "webhook_url"
+        and "webhook_secret" (both may be None), "checked_id" (matches are looked for among
+        articles with larger ids). None when the account has a search of that name
+        (case-insensitively)."""
+
+    @abc.abstractmethod
+    def saved_searches(self, account_id: int | None = None) -> list[dict[str, Any]]:
+        """Saved searches (every account's when None), by id: the fields above plus "id",
+        "account_id", "created" and "matches" (how many)."""
+
+    @abc.abstractmethod
+    def remove_saved_search(self, account_id: int, search_id: int) -> bool: ...
+
+    @abc.abstractmethod
+    def add_search_matches(
+        self, search_id: int, matches: Sequence[tuple[int, float]], checked_id: int
+    ) -> list[int]:
+        """Record (article id, score) matches of a saved search and move its "checked_id"
+        forward to `checked_id` (never back), atomically; returns the ids that were new
+        matches (missing articles and known matches are left out)."""

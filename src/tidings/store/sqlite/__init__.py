@@ -1,6 +1,6 @@
 """SQLite store (the embedded default): one writer connection, per-thread readers, WAL mode.
 One module per entity: articles (with copies, embeddings, dedupe buckets and keyword index),
-stories, sources (with subscriptions and feed entries), readers, API tokens."""
+stories, sources (with subscriptions and feed entries), readers, API tokens, reader-app sync."""
 
 from __future__ import annotations
 
@@ -11,14 +11,22 @@ from .readers import ReaderQueries
 from .rows import RowQueries
 from .sources import SourceQueries
 from .stories import StoryQueries
+from .sync import SyncQueries
 from .tokens import TokenQueries
 
 __all__ = ["SQLiteStore", "blob_to_vector", "from_iso", "to_iso", "vector_to_blob"]
 
 
 class SQLiteStore(
-    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, TokenQueries,
-    RowQueries, Store,
+    Connections,
+    ArticleQueries,
+    StoryQueries,
+    SourceQueries,
+    ReaderQueries,
+    TokenQueries,
+    SyncQueries,
+    RowQueries,
+    Store,
 ):
     """The database is the source of truth: articles, embeddings, stories, dedupe buckets and
     the keyword index all change together inside one transaction."""

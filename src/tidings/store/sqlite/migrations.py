@@ -277,6 +277,54 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "m010_feed_entries_by_article",
         ["CREATE INDEX feed_entries_article ON feed_entries(article_id)"],
     ),
+    (
+        # reader-app sync: an API password per account (apart from the sign-in password) with
+        # its Fever key, followed stories, and the lookups streams page through
+        "m011_sync",
+        [
+            """CREATE TABLE api_passwords (
+                account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+                password_hash TEXT NOT NULL,
+                fever_key TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE followed_stories (
+                account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (account_id, story_id)
+            ) WITHOUT ROWID""",
+            # (which feeds an item came through: m010's index on feed_entries.article_id)
+            # ot/nt and mark-all-as-read filter on crawl time
+            "CREATE INDEX articles_crawled ON articles(created_at) WHERE duplicate_of IS NULL",
+        ],
+    ),
+    (
+        # saved searches and the articles each matched as they were ingested
+        "m012_saved_searches",
+        [
+            """CREATE TABLE saved_searches (
+                id INTEGER PRIMARY KEY,
+                account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                name TEXT NOT NULL COLLATE NOCASE,
+                query TEXT NOT NULL,
+                mode TEXT NOT NULL,
+                filters TEXT NOT NULL DEFAULT '{}',
+                webhook_url TEXT,
+                webhook_secret TEXT,
+                checked_id INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                UNIQUE (account_id, name)
+            )""",
+            """CREATE TABLE saved_search_matches (
+                search_id INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,
+                article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+                score REAL NOT NULL,
+                matched_at TEXT NOT NULL,
+                PRIMARY KEY (search_id, article_id)
+            ) WITHOUT ROWID""",
+        ],
+    ),
 ]
 
 
