@@ -22,7 +22,8 @@ pytest.importorskip("psycopg")
 @pytest.fixture
 def archive(make_engine, tmp_path):
     """A small SQLite archive holding a bit of everything: originals, copies, stories,
-    accounts, a session, marks, visits and a comment thread."""
+    accounts, a session, marks, visits, a comment thread, an API password, a followed story
+    and a saved search with its matches."""
     engine = make_engine(tmp_path / "sqlite")
     engine.ingest_articles(engine_tests.sample_articles())
     store = engine.store
@@ -33,6 +34,13 @@ def archive(make_engine, tmp_path):
     store.add_visits({(ids[0], "2026-11-03T09"): 4, (ids[1], "2026-11-03T10"): 1})
     first = store.add_comment(Comment(ids[0], "Ada", "First", "approved"), "k1")
     store.add_comment(Comment(ids[0], "Bob", "Reply", "pending", parent_id=first), "k2")
+    store.set_api_password(ada, "api-hash", "0123abcd")
+    assert store.follow_story(ada, engine.stories()[0].id, True)
+    search = store.add_saved_search(ada, {
+        "name": "Ferries", "query": "ferry", "mode": "keyword", "filters": {"category": "World"},
+        "webhook_url": "https://hooks.example/x", "webhook_secret": "s3cret", "checked_id": 0,
+    })
+    assert store.add_search_matches(search, [(ids[0], 0.75), (ids[1], 0.5)], ids[-1])
     engine.close()
     return tmp_path / "sqlite" / "tidings.db"
 
@@ -70,9 +78,20 @@ def test_an_archive_moves_to_postgres_and_back(archive, postgres_url, tmp_path, 
     assert pg_engine.store.marks(account.id, [1, 2, 3]) == sqlite_engine.store.marks(
         account.id, [1, 2, 3]
     )
+    # the reader-app sync state came along
+    assert pg_engine.store.api_credentials("ada")[1] == "api-hash"
+    assert pg_engine.store.account_by_fever_key("0123ABCD").id == account.id
+    assert pg_engine.store.followed_stories(account.id) == sqlite_engine.store.followed_stories(
+        account.id)
+    assert pg_engine.store.saved_searches() == sqlite_engine.store.saved_searches()
+    assert pg_engine.store.saved_searches()[0]["matches"] == 2
     # new rows get new ids after the copied ones
     new = pg_engine.store.add_account("Carol", "h", "reader")
     assert new == account.id + 1
+    later = pg_engine.store.add_saved_search(account.id, {
+        "name": "Banks", "query": "bank", "mode": "semantic"})
+    assert later == pg_engine.store.saved_searches()[0]["id"] + 1
+    assert pg_engine.store.remove_saved_search(account.id, later)
 
     back = tmp_path / "back.db"
     pg_engine.store.remove_account("Carol")
@@ -81,10 +100,10 @@ def test_an_archive_moves_to_postgres_and_back(archive, postgres_url, tmp_path, 
     copied, original = SQLiteStore(back), SQLiteStore(archive)
     try:
         mine, theirs = digests(copied), digests(original)
-        # Carol came and went on PostgreSQL: two more generations, the account sequence moved on
+        # Carol and a saved search came and went on PostgreSQL: four more generations
         theirs["accounts"], theirs["meta"] = mine["accounts"], mine["meta"]
         assert mine == theirs
-        assert copied.generation() == original.generation() + 2
+        assert copied.generation() == original.generation() + 4
         assert copied.keyword_search("ferry", 5) == original.keyword_search("ferry", 5)
     finally:
         copied.close()

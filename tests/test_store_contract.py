@@ -612,3 +612,41 @@ def test_edit_subscription_and_follow_story(store):
     assert store.followed_stories(reader) == [two]  # followed through the merge
     assert store.follow_story(reader, two, False)
     assert store.followed_stories(reader) == []
+
+
+def test_saved_searches_and_their_matches(store):
+    from tidings.store import StreamQuery
+
+    ids = insert(store, *(article(n) for n in range(1, 4)))
+    ada = store.add_account("Ada", "h", "reader")
+    bob = store.add_account("Bob", "h", "reader")
+    fields = {"name": "Ferries", "query": "ferry", "mode": "hybrid",
+              "filters": {"category": "World"}, "webhook_url": "https://hooks.example/x",
+              "webhook_secret": "s", "checked_id": ids[0]}
+    search = store.add_saved_search(ada, fields)
+    assert search is not None
+    assert store.add_saved_search(ada, fields | {"name": "FERRIES"}) is None  # name taken
+    other = store.add_saved_search(bob, fields | {"filters": None, "webhook_url": None,
+                                                  "webhook_secret": None})
+    (found,) = store.saved_searches(ada)
+    assert {k: found[k] for k in fields} == fields
+    assert (found["id"], found["account_id"], found["matches"]) == (search, ada, 0)
+    assert found["created"] is not None
+    assert [s["id"] for s in store.saved_searches()] == [search, other]
+    assert store.saved_searches(bob)[0]["filters"] == {}
+
+    # new matches only; a missing article is left out; checked_id never goes back
+    assert store.add_search_matches(search, [(ids[1], 0.9), (10_000, 0.5)], ids[1]) == [ids[1]]
+    assert store.add_search_matches(search, [(ids[1], 0.9), (ids[2], 0.7)], ids[0]) == [ids[2]]
+    (found,) = store.saved_searches(ada)
+    assert (found["matches"], found["checked_id"]) == (2, ids[1])
+    matched = store.stream_items(ada, StreamQuery(saved_search=search))
+    assert [i.id for i in matched] == [ids[2], ids[1]]
+    assert store.stream_items(ada, StreamQuery(saved_search=other)) == []
+
+    assert not store.remove_saved_search(bob, search)  # not his
+    assert store.remove_saved_search(ada, search)
+    assert not store.remove_saved_search(ada, search)
+    assert [s["id"] for s in store.saved_searches()] == [other]
+    assert store.stream_items(ada, StreamQuery(saved_search=search)) == []
+    assert store.add_search_matches(search, [(ids[0], 0.5)], ids[2]) == []  # search gone

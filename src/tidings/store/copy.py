@@ -75,6 +75,15 @@ TABLES: tuple[Table, ...] = (
                                      "attempts", "retry_at", "last_error", "created_at"),
           flags=("partial",)),
     Table("api_tokens", ("id",), ("id", "name", "digest", "created_at")),
+    Table("api_passwords", ("account_id",),
+          ("account_id", "password_hash", "fever_key", "created_at"), dates=("created_at",)),
+    Table("followed_stories", ("account_id", "story_id"),
+          ("account_id", "story_id", "created_at"), dates=("created_at",)),
+    Table("saved_searches", ("id",), ("id", "account_id", "name", "query", "mode", "filters",
+                                      "webhook_url", "webhook_secret", "checked_id",
+                                      "created_at"), dates=("created_at",)),
+    Table("saved_search_matches", ("search_id", "article_id"),
+          ("search_id", "article_id", "score", "matched_at"), dates=("matched_at",)),
     Table("meta", ("key",), ("key", "value")),  # last: the generation is the source's
 )
 

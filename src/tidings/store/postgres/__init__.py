@@ -1,7 +1,7 @@
 """PostgreSQL store (the server backend): a psycopg 3 connection pool, pgvector HNSW for
 vectors, tsvector + GIN for keywords. One module per entity, as in the SQLite store:
 articles (with copies, embeddings, dedupe buckets and the keyword index), stories, sources,
-readers. psycopg is imported only when a PostgreSQL URL is opened."""
+readers, tokens, reader-app sync. psycopg is imported only when a PostgreSQL URL is opened."""
 
 from __future__ import annotations
 
@@ -12,14 +12,22 @@ from .readers import ReaderQueries
 from .rows import RowQueries
 from .sources import SourceQueries
 from .stories import StoryQueries
+from .sync import SyncQueries
 from .tokens import TokenQueries
 
 __all__ = ["PostgresStore"]
 
 
 class PostgresStore(
-    Connections, ArticleQueries, StoryQueries, SourceQueries, ReaderQueries, TokenQueries,
-    RowQueries, Store,
+    Connections,
+    ArticleQueries,
+    StoryQueries,
+    SourceQueries,
+    ReaderQueries,
+    TokenQueries,
+    SyncQueries,
+    RowQueries,
+    Store,
 ):
     """Many processes, one database: every write is one transaction ordered by the generation
     row; vector, keyword and hybrid searches run in the database, so a process never holds

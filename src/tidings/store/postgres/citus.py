@@ -2,8 +2,9 @@
 
 Citus spreads a *distributed* table over worker nodes by the hash of one column and copies a
 *reference* table to every node. The layout below co-locates everything that hangs off an
-article on the article id, so an article's vector, buckets, visits, marks and comments sit on
-its shard; small tables every query joins are reference tables.
+article on the article id, so an article's vector, buckets, visits, marks, comments and
+saved-search matches sit on its shard; a story's followers sit on the story's shard; small
+tables every query joins are reference tables.
 
 Citus cannot be installed here (it is not packaged for Debian), so `layout_problems` checks
 the layout against Citus's rules on a plain PostgreSQL schema: every table has a place in
@@ -28,17 +29,25 @@ DISTRIBUTED: dict[str, str] = {
     "comments": "article_id",
     "stories": "id",
     "feed_entries": "source_id",
+    "saved_search_matches": "article_id",
+    "followed_stories": "story_id",
 }
 COLOCATION = {  # tables co-located with articles (hash of the article id)
     "articles", "embeddings", "removed_vectors", "minhash_buckets", "visits",
-    "visit_totals", "reader_marks", "comments",
+    "visit_totals", "reader_marks", "comments", "saved_search_matches",
 }
-REFERENCE = ("meta", "sources", "accounts", "sessions", "api_tokens", "keyword_configs")
+STORY_COLOCATION = {"stories", "followed_stories"}  # hash of the story id
+REFERENCE = (
+    "meta", "sources", "accounts", "sessions", "api_tokens", "keyword_configs",
+    "api_passwords", "saved_searches",
+)
 LOCAL = ("migrations",)  # the coordinator's own
 
 
 def _group(table: str) -> str:
-    return "articles" if table in COLOCATION else table
+    if table in COLOCATION:
+        return "articles"
+    return "stories" if table in STORY_COLOCATION else table
 
 
 def layout_problems(conn) -> list[str]:

@@ -14,6 +14,7 @@ from .db import rows_as_dicts
 
 _IDENTITY_TABLES = (
     "sources", "stories", "articles", "accounts", "comments", "feed_entries", "api_tokens",
+    "saved_searches",
 )
 _SAVED_CHECKS = "copy_foreign_keys"  # meta: the reference checks dropped for the load
 
