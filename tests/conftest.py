@@ -149,3 +149,94 @@ def site(tmp_path_factory, embedder):
     live = start_site(engine)
     yield live
     live.stop()
+
+
+# -- PostgreSQL: a real server when TIDINGS_TEST_POSTGRES_URL names one (CI starts one) -------
+
+POSTGRES_ENV = "TIDINGS_TEST_POSTGRES_URL"
+_postgres_missing: list[str] = []  # why the PostgreSQL tests did not run, once per session
+
+
+def _postgres_server() -> str:
+    """The test server's URL, or skip (recorded, and said in the summary) when there is none."""
+    url = os.environ.get(POSTGRES_ENV, "")
+    reason = ""
+    if not url:
+        reason = f"{POSTGRES_ENV} is not set (scripts/install_pg.sh starts a server)"
+    else:
+        try:
+            import psycopg
+
+            with psycopg.connect(url, connect_timeout=5) as conn:
+                conn.execute("SELECT 1")
+        except ImportError:
+            reason = "psycopg is not installed (pip install 'tidings[postgres]')"
+        except Exception as exc:  # noqa: BLE001 - any failure to reach it means: no server
+            reason = f"the server at {POSTGRES_ENV} cannot be reached: {exc}"
+    if reason:
+        if not _postgres_missing:
+            _postgres_missing.append(reason)
+        pytest.skip(f"PostgreSQL suite did not run: {reason}")
+    return url
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The URL of one schema of the test database (pgvector's types stay in public)."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema},public"
+
+
+@contextlib.contextmanager
+def fresh_postgres_schema():
+    """A fresh, empty schema of the test server (its URL); dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    server = _postgres_server()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield with_search_path(server, schema)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh schema of the test server for one test."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url():
+    """A fresh schema of the test server shared by one module's tests."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_url(request):
+    """The database URL of each backend in turn ("" is SQLite in the data directory)."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return ""
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Said last, beside the counts: skipped PostgreSQL tests are not passes."""
+    yield
+    if _postgres_missing:
+        skipped = [
+            r for r in terminalreporter.stats.get("skipped", [])
+            if "PostgreSQL suite did not run" in str(getattr(r, "longrepr", ""))
+        ]
+        terminalreporter.write_sep(
+            "!", f"PostgreSQL suite did not run ({len(skipped)} tests skipped, not passed): "
+            f"{_postgres_missing[0]}", yellow=True, bold=True,
+        )

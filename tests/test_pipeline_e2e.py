@@ -21,17 +21,22 @@ def load_build_site():
     return module.build_site
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory, embedder):
-    """The demo corpus built, served on 127.0.0.1 and ingested through its feeds."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def demo(request, tmp_path_factory, embedder):
+    """The demo corpus built, served on 127.0.0.1 and ingested through its feeds, into each
+    backend in turn."""
     from tidings.engine import Engine
 
+    database_url = ""
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres_module_url")
     site = tmp_path_factory.mktemp("site")
     base_url, server = serve_directory(site)
     load_build_site()(REPO / "demo" / "corpus", site, base_url)
     manifest = json.loads((site / "_manifest.json").read_text())
     settings = make_settings(
-        tmp_path_factory.mktemp("db"), fetch_allow_private=True, fetch_per_host_interval=0.0
+        tmp_path_factory.mktemp("db"), fetch_allow_private=True, fetch_per_host_interval=0.0,
+        database_url=database_url,
     )
     engine = Engine(settings, embedder=embedder)
     result = engine.ingest([feed["url"] for feed in manifest["feeds"]])

@@ -1,8 +1,11 @@
-"""The Store contract, run against every backend (SQLite today; PostgreSQL joins this list
-when its store lands). Behaviour only: what the pipeline, the indexes and the stories rely on."""
+"""The Store contract, run against every backend: SQLite, and PostgreSQL when a test server
+is named by TIDINGS_TEST_POSTGRES_URL (CI starts one; without it those runs are skipped and
+the summary says the PostgreSQL suite did not run). Behaviour only: what the pipeline, the
+indexes and the stories rely on."""
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -15,11 +18,26 @@ from tidings.store import SQLiteStore, Store, StoreError, StoryState
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def store(request, tmp_path) -> Store:
-    opened = SQLiteStore(tmp_path / "contract.db")
+    if request.param == "postgres":
+        from tidings.store.postgres import PostgresStore
+
+        opened = PostgresStore(request.getfixturevalue("postgres_url"))
+    else:
+        opened = SQLiteStore(tmp_path / "contract.db")
     yield opened
     opened.close()
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """What a backend raises for a row its schema refuses."""
+    errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+    try:
+        import psycopg
+    except ImportError:
+        return errors
+    return (*errors, psycopg.IntegrityError)
 
 
 def article(n: int, **fields) -> Article:
@@ -216,8 +234,7 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
 def test_keyword_search_leaves_out_the_commonest_terms_when_they_cost_too_much(
     store, monkeypatch
 ):
-    from tidings.store.sqlite import articles
-
+    articles = importlib.import_module(type(store).__module__ + ".articles")
     rare = insert(store, *(article(n, title=f"Common word {n}", text="common " * 30)
                            for n in range(1, 9)),
                   article(20, title="Quillon breach", text="common quillon breach"))[-1]
@@ -260,7 +277,7 @@ def test_accounts_are_unique_by_name_whatever_the_case(store):
     store.add_account("bob", "h", "reader")
     assert [a.name for a in store.accounts()] == ["Ada", "bob"]
     assert store.account(2**64) is None and store.account_credentials("nobody") is None
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(integrity_errors()):
         store.add_account("eve", "h", "superuser")  # only the two roles exist
 
 
@@ -595,3 +612,41 @@ def test_edit_subscription_and_follow_story(store):
     assert store.followed_stories(reader) == [two]  # followed through the merge
     assert store.follow_story(reader, two, False)
     assert store.followed_stories(reader) == []
+
+
+def test_saved_searches_and_their_matches(store):
+    from tidings.store import StreamQuery
+
+    ids = insert(store, *(article(n) for n in range(1, 4)))
+    ada = store.add_account("Ada", "h", "reader")
+    bob = store.add_account("Bob", "h", "reader")
+    fields = {"name": "Ferries", "query": "ferry", "mode": "hybrid",
+              "filters": {"category": "World"}, "webhook_url": "https://hooks.example/x",
+              "webhook_secret": "s", "checked_id": ids[0]}
+    search = store.add_saved_search(ada, fields)
+    assert search is not None
+    assert store.add_saved_search(ada, fields | {"name": "FERRIES"}) is None  # name taken
+    other = store.add_saved_search(bob, fields | {"filters": None, "webhook_url": None,
+                                                  "webhook_secret": None})
+    (found,) = store.saved_searches(ada)
+    assert {k: found[k] for k in fields} == fields
+    assert (found["id"], found["account_id"], found["matches"]) == (search, ada, 0)
+    assert found["created"] is not None
+    assert [s["id"] for s in store.saved_searches()] == [search, other]
+    assert store.saved_searches(bob)[0]["filters"] == {}
+
+    # new matches only; a missing article is left out; checked_id never goes back
+    assert store.add_search_matches(search, [(ids[1], 0.9), (10_000, 0.5)], ids[1]) == [ids[1]]
+    assert store.add_search_matches(search, [(ids[1], 0.9), (ids[2], 0.7)], ids[0]) == [ids[2]]
+    (found,) = store.saved_searches(ada)
+    assert (found["matches"], found["checked_id"]) == (2, ids[1])
+    matched = store.stream_items(ada, StreamQuery(saved_search=search))
+    assert [i.id for i in matched] == [ids[2], ids[1]]
+    assert store.stream_items(ada, StreamQuery(saved_search=other)) == []
+
+    assert not store.remove_saved_search(bob, search)  # not his
+    assert store.remove_saved_search(ada, search)
+    assert not store.remove_saved_search(ada, search)
+    assert [s["id"] for s in store.saved_searches()] == [other]
+    assert store.stream_items(ada, StreamQuery(saved_search=search)) == []
+    assert store.add_search_matches(search, [(ids[0], 0.5)], ids[2]) == []  # search gone

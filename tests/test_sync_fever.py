@@ -16,9 +16,13 @@ from .conftest import make_settings, start_site
 from .sync_corpus import PASSWORD, build, new_reader
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, embedder):
-    engine = Engine(make_settings(tmp_path_factory.mktemp("fever"), login_attempts=1000),
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live(request, tmp_path_factory, embedder):
+    database_url = ""
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres_module_url")
+    engine = Engine(make_settings(tmp_path_factory.mktemp("fever"), login_attempts=1000,
+                                  database_url=database_url),
                     embedder=embedder)
     corpus = build(engine, originals=400)
     site = start_site(engine)

@@ -19,9 +19,14 @@ READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, embedder):
-    engine = Engine(make_settings(tmp_path_factory.mktemp("greader"), login_attempts=1000),
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live(request, tmp_path_factory, embedder):
+    """The sync corpus served on 127.0.0.1, from each backend in turn."""
+    database_url = ""
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres_module_url")
+    engine = Engine(make_settings(tmp_path_factory.mktemp("greader"), login_attempts=1000,
+                                  database_url=database_url),
                     embedder=embedder)
     corpus = build(engine)
     site = start_site(engine)

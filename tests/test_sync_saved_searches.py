@@ -54,10 +54,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, embedder):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def live(request, tmp_path_factory, embedder):
+    database_url = ""
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres_module_url")
     engine = Engine(make_settings(tmp_path_factory.mktemp("searches"), fetch_allow_private=True,
-                                  webhook_backoff=0.05, webhook_retries=4),
+                                  webhook_backoff=0.05, webhook_retries=4,
+                                  database_url=database_url),
                     embedder=embedder)
     assert not engine.ingest_items(demo_articles(OTHERS)).failed
     site = start_site(engine)

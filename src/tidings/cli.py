@@ -640,6 +640,57 @@ def tokens_revoke(ctx: click.Context, name: str) -> None:
             f"revoked {name}")
 
 
+@main.group()
+def db() -> None:
+    """The database itself: move an archive between SQLite and PostgreSQL."""
+
+
+@db.command("copy")
+@click.option("--from", "source", required=True, help="sqlite:///path or postgresql://…")
+@click.option("--to", "target", required=True, help="sqlite:///path or postgresql://…")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option("--no-verify", is_flag=True, help="Skip comparing counts and checksums.")
+@click.pass_context
+def db_copy(ctx: click.Context, source: str, target: str, batch: int, no_verify: bool) -> None:
+    """Copy every table (ids, vectors, stories, readers' state) into an empty database, then
+    compare counts and checksums. Interrupted, run it again: it goes on where it stopped.
+    Stop the processes writing the source first."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .store import StoreError, open_store
+    from .store.copy import copy_database
+
+    data_dir = Path(_settings(ctx).data_path)
+    try:
+        stores = [open_store(url, data_dir) for url in (source, target)]
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    tasks: dict[str, int] = {}
+    try:
+        with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                      transient=False) as bar:
+
+            def progress(table: str, done: int, total: int) -> None:
+                if table not in tasks:
+                    tasks[table] = bar.add_task(table, total=total)
+                bar.update(tasks[table], completed=done)
+
+            report = copy_database(*stores, batch=batch, progress=progress,
+                                   verify=not no_verify)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        for opened in stores:
+            opened.close()
+    for table, figures in report.items():
+        if "source" in figures:
+            rows, digest = figures["target"]
+            click.echo(f"{table:<16} {rows:>10} rows  sha256 {digest[:16]}  matches the source")
+    click.echo("copied" + ("" if no_verify else "; counts and checksums match"))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 

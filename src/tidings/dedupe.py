@@ -267,16 +267,19 @@ class Deduper:
 
     def classify_batch(self, articles: list[Article], tx=None) -> list[Decision]:
         decisions: list[Decision] = []
-        keys: dict[int, NearDuplicateKey] = {}
+        keys: dict[int, tuple[Article, NearDuplicateKey]] = {}
         for article in articles:
             decisions.append(self._classify(article, articles, decisions, keys, tx))
         return decisions
 
-    def _key(self, article: Article, keys: dict[int, NearDuplicateKey]) -> NearDuplicateKey:
-        key = keys.get(id(article))
-        if key is None:
-            key = keys[id(article)] = NearDuplicateKey(article.text)
-        return key
+    def _key(self, article: Article, keys: dict) -> NearDuplicateKey:
+        # keyed by id(), so the article is kept with its key: a stored article read for one
+        # comparison and then freed would leave its id to the next one read, which would get
+        # the wrong key
+        found = keys.get(id(article))
+        if found is None or found[0] is not article:
+            found = keys[id(article)] = (article, NearDuplicateKey(article.text))
+        return found[1]
 
     def _same(self, a: Article, b: Article, keys, confirm_only: bool) -> str | None:
         """Why `a` and `b` are one article, or None. `confirm_only`: they already share a URL

@@ -14,7 +14,7 @@ import numpy as np
 from .dedupe import Deduper
 from .embed import Embedder
 from .embed.binding import ModelBinding, ModelMismatchError
-from .index import VectorKeeper
+from .index import open_vector_index
 from .listing import Listing
 from .models import Article, Hit, IngestResult, Page, Story
 from .pipeline import Ingestor, embed_text, extract_page, iter_inputs, make_fetcher
@@ -58,7 +58,7 @@ class Engine:
         self.store: Store = open_store(s.database_url, self.data_dir)
         self._lock = threading.RLock()
         self.model = ModelBinding(self.store, s, embedder)
-        self.vectors = VectorKeeper(
+        self.vectors = open_vector_index(
             self.store, self.data_dir / INDEX_FILE, s.index_dtype, s.index_expansion
         )
         self.clusterer = StoryClusterer(

@@ -35,6 +35,7 @@ class Searcher:
         self.vectors.sync()
         depth = max(limit * 3, 50)
         keyword = semantic = []
+        query_vector = None
         if mode in ("keyword", "hybrid"):
             keyword = self.store.keyword_search(query, depth)
         if mode in ("semantic", "hybrid") and self.vectors.index is not None:

@@ -23,7 +23,13 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", str, "./data", "Directory holding the database and index files."),
-    Setting("database_url", str, "", "Database URL; empty means SQLite at DATA_DIR/tidings.db."),
+    Setting(
+        "database_url",
+        str,
+        "",
+        "Database URL; empty means SQLite at DATA_DIR/tidings.db; sqlite:///path; "
+        "postgresql://… is PostgreSQL with pgvector (pip install 'tidings[postgres]').",
+    ),
     Setting(
         "model",
         str,

@@ -18,16 +18,21 @@ __all__ = [
     "open_store",
 ]
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
 
 def open_store(database_url: str, data_dir: Path) -> Store:
-    """The store named by settings: empty or sqlite:///path → SQLite; postgresql:// → not yet."""
+    """The store named by settings: empty or sqlite:///path → SQLite; postgresql://… →
+    PostgreSQL (psycopg is imported only then)."""
     if not database_url:
         return SQLiteStore(data_dir / "tidings.db")
     if database_url.startswith("sqlite:///"):
         return SQLiteStore(Path(database_url.removeprefix("sqlite:///")))
-    if database_url.startswith(("postgresql://", "postgres://")):
-        raise NotImplementedError(
-            "the PostgreSQL store is not part of this release; unset TIDINGS_DATABASE_URL "
-            "to use the embedded SQLite store"
-        )
+    if database_url.startswith(POSTGRES_SCHEMES):
+        from .postgres import PostgresStore
+
+        try:
+            return PostgresStore(database_url)
+        except ImportError as exc:  # the base install: say which extra to add
+            raise StoreError(str(exc)) from exc
     raise ValueError(f"unsupported database URL {database_url!r}")

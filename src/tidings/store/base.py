@@ -107,6 +107,24 @@ SUMMARY_FIELDS = (
 class Store(abc.ABC):
     """The contract every backend implements; one contract test suite runs against each."""
 
+    # True when the database answers vector searches itself (pgvector): the engine then
+    # keeps no vector index of its own (see index.open_vector_index)
+    searches_vectors = False
+
+    def vector_search(
+        self, vector: np.ndarray, limit: int, expansion: int | None = None
+    ) -> list[tuple[int, float]]:
+        """Nearest originals by cosine similarity (stores with `searches_vectors`)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no vector index")
+
+    def hybrid_search(
+        self, query: str, vector: np.ndarray, depth: int, limit: int,
+        expansion: int | None = None,
+    ) -> list[tuple[int, float]]:
+        """Reciprocal-rank fusion of keyword and vector results (stores with
+        `searches_vectors`): the same ranking as index.reciprocal_rank_fusion."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no vector index")
+
     # -- lifecycle ---------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -8,6 +8,7 @@ from ..base import Store
 from .articles import ArticleQueries
 from .db import Connections, blob_to_vector, from_iso, to_iso, vector_to_blob
 from .readers import ReaderQueries
+from .rows import RowQueries
 from .sources import SourceQueries
 from .stories import StoryQueries
 from .sync import SyncQueries
@@ -24,6 +25,7 @@ class SQLiteStore(
     ReaderQueries,
     TokenQueries,
     SyncQueries,
+    RowQueries,
     Store,
 ):
     """The database is the source of truth: articles, embeddings, stories, dedupe buckets and

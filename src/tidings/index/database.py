@@ -1,0 +1,67 @@
+"""Vector search the database answers itself (pgvector on PostgreSQL): the same face as
+VectorKeeper, with nothing of its own to open, catch up or save. Every process reads the
+one index the database keeps, so another process's writes are searchable once committed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class DatabaseVectors:
+    """VectorKeeper's interface over a store with `searches_vectors`."""
+
+    def __init__(self, store, expansion: int = 256):
+        self.store = store
+        self.expansion = expansion
+        self._counted: tuple[int, int] | None = None  # (generation, vectors) last counted
+        self._has_vectors = False
+
+    @property
+    def index(self) -> DatabaseVectors | None:
+        """Itself once a model has stored vectors (None before, as VectorKeeper answers).
+        Once known it is remembered (until `reset`): a search then costs one round trip
+        less."""
+        if not self._has_vectors:
+            self._has_vectors = self.store.get_meta("dim") is not None
+        return self if self._has_vectors else None
+
+    @property
+    def generation(self) -> int:
+        return self.store.generation()  # the database's index is always level with it
+
+    def sync(self, tx=None) -> None:
+        """Nothing to catch up: the index is the database's."""
+
+    def committed(self, tx, added, removed) -> None:
+        """The transaction wrote its vectors into the database's index already."""
+
+    def save_now_and_then(self) -> None: ...
+
+    def save(self) -> None: ...
+
+    def reset(self) -> None:
+        self._has_vectors = False
+        self._counted = None
+
+    def rebuild(self) -> int:
+        return self.store.rebuild_vector_index()
+
+    def search(
+        self, vector: np.ndarray, limit: int, expansion: int | None = None
+    ) -> list[tuple[int, float]]:
+        return self.store.vector_search(vector, limit, expansion or self.expansion)
+
+    def hybrid(self, query: str, vector: np.ndarray, depth: int, limit: int):
+        """Keyword and vector rankings fused in the database, in one statement."""
+        return self.store.hybrid_search(query, vector, depth, limit, self.expansion)
+
+    def keys(self) -> np.ndarray:
+        return self.store.vector_ids()
+
+    def __len__(self) -> int:
+        """Counted again only after a commit (counting is a pass over the table; an article
+        page asks for it on every view)."""
+        generation = self.store.generation()
+        if self._counted is None or self._counted[0] != generation:
+            self._counted = (generation, self.store.vector_count())
+        return self._counted[1]

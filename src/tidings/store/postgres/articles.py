@@ -1,0 +1,556 @@
+"""Articles, their copies, embeddings (pgvector, HNSW), dedupe buckets and the tsvector keyword
+index; the vector, keyword and hybrid searches the database answers itself."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ...models import Article
+from .db import (
+    ARTICLE_COLUMNS,
+    SUMMARY_COLUMNS,
+    PostgresTransaction,
+    bounded,
+    now,
+    row_to_article,
+    rows_as_dicts,
+    utc,
+    valid_ids,
+)
+from .migrations import TS_CONFIGS
+
+POSTINGS_BUDGET = 20_000  # documents one keyword query may rank (as in the SQLite store)
+TERM_CACHE_SECONDS = 600.0
+KEYWORD_TEXT_CHARS = 200_000  # a tsvector holds at most 1 MB; the opening is what matters
+RRF_K = 60  # reciprocal-rank fusion constant (index.hybrid uses the same)
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+_LATEST_KEY = "coalesce(published, fetched, created_at)"  # must match the articles_latest index
+
+_TSV = (
+    "setweight(to_tsvector(%(cfg)s::regconfig, %(title)s), 'A') || "
+    f"setweight(to_tsvector(%(cfg)s::regconfig, left(%(text)s, {KEYWORD_TEXT_CHARS})), 'B')"
+)
+# the same, over a row's own columns (rebuilds, copies between databases)
+TSV_OF_ROW = (
+    "setweight(to_tsvector(tidings_ts_config(language), title), 'A') || "
+    f"setweight(to_tsvector(tidings_ts_config(language), left(text, {KEYWORD_TEXT_CHARS})), 'B')"
+)
+# a user's query, parsed in every configuration articles were indexed with
+_QUERY = (
+    "(SELECT tidings_tsquery_or(to_tsquery(config, %(terms)s)) FROM keyword_configs)"
+)
+_RANK = "ts_rank(tsv, q, 1)"  # title (A) weighs more than text (B); longer texts a little less
+
+
+def ts_config(language: str | None) -> str:
+    code = (language or "").lower().replace("_", "-").split("-")[0]
+    return TS_CONFIGS.get(code, "simple")
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _tsquery_terms(terms: Sequence[str]) -> str:
+    """Plain word terms OR-ed in tsquery syntax, each quoted: user input never becomes
+    tsquery operators."""
+    return " | ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in terms)
+
+
+class ArticleQueries:
+    _conn: Any
+    _one: Any
+    _local: Any
+
+    # -- dedupe lookups ----------------------------------------------------------------
+
+    def id_by_url(self, url: str, tx: PostgresTransaction | None = None) -> int | None:
+        row = self._one("SELECT id FROM articles WHERE url = %s", (url,), tx)
+        return row[0] if row else None
+
+    def _roots(self, column: str, value: str, tx) -> list[int]:
+        with self._conn(tx) as conn:
+            rows = conn.execute(
+                f"SELECT DISTINCT coalesce(duplicate_of, id) AS root FROM articles "
+                f"WHERE {column} = %s ORDER BY root DESC LIMIT 20",
+                (value,),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def originals_by_url_key(
+        self, url_key: str, tx: PostgresTransaction | None = None
+    ) -> list[int]:
+        return self._roots("url_key", url_key, tx)
+
+    def originals_by_hash(self, digest: str, tx: PostgresTransaction | None = None) -> list[int]:
+        return self._roots("content_hash", digest, tx)
+
+    def bucket_candidates(
+        self, buckets: Sequence[int], tx: PostgresTransaction | None = None, limit: int = 20
+    ) -> list[int]:
+        if not buckets:
+            return []
+        with self._conn(tx) as conn:
+            rows = conn.execute(
+                "SELECT article_id, count(*) AS shared FROM minhash_buckets "
+                "WHERE bucket = ANY(%s::bigint[]) "
+                "GROUP BY article_id ORDER BY shared DESC, article_id LIMIT %s",
+                (list(buckets), limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def root_of(self, article_id: int, tx: PostgresTransaction | None = None) -> int:
+        seen = set()
+        with self._conn(tx) as conn:
+            while article_id not in seen:
+                seen.add(article_id)
+                row = conn.execute(
+                    "SELECT duplicate_of FROM articles WHERE id = %s", (article_id,)
+                ).fetchone()
+                if row is None or row[0] is None:
+                    return article_id
+                article_id = row[0]
+        return article_id
+
+    # -- writes ------------------------------------------------------------------------
+
+    def insert_article(
+        self,
+        tx: PostgresTransaction,
+        article: Article,
+        url_key: str,
+        buckets: Iterable[int] = (),
+        vector: np.ndarray | None = None,
+    ) -> int | None:
+        values = {key: getattr(article, key) for key in ARTICLE_COLUMNS if key != "id"}
+        for key in ("published", "modified", "fetched"):
+            values[key] = utc(values[key])
+        values["url_key"] = url_key
+        values["created_at"] = now()
+        config = ts_config(article.language)
+        conn = tx.conn
+        columns = ", ".join(values)
+        placeholders = ", ".join(f"%({k})s" for k in values)
+        tsv = "NULL" if article.duplicate_of is not None else _TSV
+        row = conn.execute(
+            f"INSERT INTO articles ({columns}, tsv) VALUES ({placeholders}, {tsv}) "
+            "ON CONFLICT (url) DO NOTHING RETURNING id",
+            {**values, "cfg": config},
+        ).fetchone()
+        if row is None:
+            return None
+        article_id = int(row[0])
+        if article.duplicate_of is None:
+            self._config_used(conn, config)
+        buckets = list(buckets)
+        if buckets:
+            conn.execute(
+                "INSERT INTO minhash_buckets (bucket, article_id) "
+                "SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING",
+                (buckets, article_id),
+            )
+        if vector is not None:
+            self._vector_index(conn, len(vector))
+            conn.execute(
+                "INSERT INTO embeddings (article_id, vector, gen) VALUES (%s, %b, %s)",
+                (article_id, np.asarray(vector, dtype=np.float32), tx.generation),
+            )
+        return article_id
+
+    def _config_used(self, conn, config: str) -> None:
+        known = self._local.__dict__.setdefault("configs", set())
+        if config not in known:
+            conn.execute(
+                "INSERT INTO keyword_configs VALUES (%s::regconfig) ON CONFLICT DO NOTHING",
+                (config,),
+            )
+            known.add(config)
+
+    def _vector_index(self, conn, dim: int) -> None:
+        """The HNSW index of vectors of this dimension (created with the first of them; an
+        index of another dimension, left by the model before a re-embed, is dropped). It
+        indexes halfvec: half the memory of float32 for no recall lost at these sizes."""
+        if getattr(self, "_indexed_dim", None) == dim:
+            return
+        name = f"embeddings_hnsw_{int(dim)}"
+        existing = [
+            row[0]
+            for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = 'embeddings' "
+                "AND indexname LIKE 'embeddings_hnsw_%%'"
+            )
+        ]
+        for other in existing:
+            if other != name:
+                conn.execute(f'DROP INDEX IF EXISTS "{other}"')
+        if name not in existing:
+            conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{name}" ON embeddings USING hnsw '
+                f"((vector::halfvec({int(dim)})) halfvec_cosine_ops) "
+                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+                f"WHERE vector_dims(vector) = {int(dim)}"
+            )
+        self._indexed_dim = dim
+
+    def upgrade_article(
+        self,
+        tx: PostgresTransaction,
+        article_id: int,
+        article: Article,
+        buckets: Iterable[int] = (),
+        vector: np.ndarray | None = None,
+    ) -> str | None:
+        conn = tx.conn
+        row = conn.execute(
+            "SELECT duplicate_of, partial FROM articles WHERE id = %s FOR UPDATE", (article_id,)
+        ).fetchone()
+        if row is None or not row[1]:
+            return None
+        original = row[0] is None
+        config = ts_config(article.language)
+        conn.execute(
+            "UPDATE articles SET title = %(title)s, text = %(text)s, "
+            "canonical_url = %(canonical_url)s, author = coalesce(%(author)s, author), "
+            "published = coalesce(published, %(published)s), modified = %(modified)s, "
+            "fetched = %(fetched)s, language = %(language)s, excerpt = %(excerpt)s, "
+            "site_name = %(site_name)s, image = %(image)s, content_hash = %(content_hash)s, "
+            f"partial = false, tsv = {_TSV if original else 'NULL'} WHERE id = %(id)s",
+            {
+                "title": article.title, "text": article.text,
+                "canonical_url": article.canonical_url, "author": article.author,
+                "published": utc(article.published), "modified": utc(article.modified),
+                "fetched": utc(article.fetched), "language": article.language,
+                "excerpt": article.excerpt, "site_name": article.site_name,
+                "image": article.image, "content_hash": article.content_hash,
+                "cfg": config, "id": article_id,
+            },
+        )
+        conn.execute("DELETE FROM minhash_buckets WHERE article_id = %s", (article_id,))
+        buckets = list(buckets)
+        if buckets:
+            conn.execute(
+                "INSERT INTO minhash_buckets (bucket, article_id) "
+                "SELECT unnest(%s::bigint[]), %s ON CONFLICT DO NOTHING",
+                (buckets, article_id),
+            )
+        if not original:
+            return "copy"
+        self._config_used(conn, config)
+        if vector is not None:
+            self.replace_embeddings(tx, [(article_id, vector)])
+        return "original"
+
+    def demote(self, tx: PostgresTransaction, old_id: int, new_id: int) -> None:
+        conn = tx.conn
+        conn.execute(
+            "UPDATE articles SET duplicate_of = %s, "
+            "tsv = CASE WHEN id = %s THEN NULL ELSE tsv END "
+            "WHERE id = %s OR duplicate_of = %s",
+            (new_id, old_id, old_id, old_id),
+        )
+        if conn.execute("DELETE FROM embeddings WHERE article_id = %s", (old_id,)).rowcount:
+            conn.execute(
+                "INSERT INTO removed_vectors (article_id, gen) VALUES (%s, %s) "
+                "ON CONFLICT (article_id) DO UPDATE SET gen = excluded.gen",
+                (old_id, tx.generation),
+            )
+
+    def replace_embeddings(
+        self, tx: PostgresTransaction, pairs: Iterable[tuple[int, np.ndarray]]
+    ) -> None:
+        pairs = [(int(i), np.asarray(v, dtype=np.float32)) for i, v in pairs]
+        if not pairs:
+            return
+        self._vector_index(tx.conn, len(pairs[0][1]))
+        with tx.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO embeddings (article_id, vector, gen) VALUES (%s, %b, %s) "
+                "ON CONFLICT (article_id) DO UPDATE "
+                "SET vector = excluded.vector, gen = excluded.gen",
+                [(i, v, tx.generation) for i, v in pairs],
+            )
+
+    def rebuild_keyword_index(self) -> int:
+        with self.transaction() as tx:
+            tx.conn.execute(
+                "INSERT INTO keyword_configs SELECT DISTINCT tidings_ts_config(language) "
+                "FROM articles WHERE duplicate_of IS NULL ON CONFLICT DO NOTHING"
+            )
+            tx.conn.execute("UPDATE articles SET tsv = NULL WHERE duplicate_of IS NOT NULL")
+            cursor = tx.conn.execute(
+                f"UPDATE articles SET tsv = {TSV_OF_ROW} WHERE duplicate_of IS NULL"
+            )
+            return cursor.rowcount
+
+    def rebuild_vector_index(self) -> int:
+        """REINDEX the HNSW index (the vectors themselves are the table's)."""
+        with self._conn() as conn:
+            for (name,) in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = 'embeddings' "
+                "AND indexname LIKE 'embeddings_hnsw_%%'"
+            ).fetchall():
+                conn.execute(f'REINDEX INDEX "{name}"')
+        return self.vector_count()
+
+    # -- reads -------------------------------------------------------------------------
+
+    def articles(
+        self, ids: Sequence[int], tx: PostgresTransaction | None = None, text: bool = True
+    ) -> dict[int, Article]:
+        ids = valid_ids(ids)
+        if not ids:
+            return {}
+        columns = ", ".join(ARTICLE_COLUMNS) if text else SUMMARY_COLUMNS
+        with self._conn(tx) as conn:
+            cursor = conn.execute(
+                f"SELECT {columns} FROM articles WHERE id = ANY(%s::bigint[])", (ids,)
+            )
+            return {row["id"]: row_to_article(row) for row in rows_as_dicts(cursor)}
+
+    def _summaries(self, sql: str, args) -> list[Article]:
+        with self._conn() as conn:
+            return [row_to_article(row) for row in rows_as_dicts(conn.execute(sql, args))]
+
+    def latest(self, limit: int = 20, offset: int = 0) -> list[Article]:
+        bounded(limit=limit, offset=offset)
+        return self._summaries(
+            f"SELECT {SUMMARY_COLUMNS} FROM articles WHERE duplicate_of IS NULL "
+            f"ORDER BY {_LATEST_KEY} DESC, id DESC LIMIT %s OFFSET %s",
+            (limit, offset),
+        )
+
+    def copies(self, ids: Sequence[int]) -> dict[int, list[Article]]:
+        ids = valid_ids(ids)
+        out: dict[int, list[Article]] = {i: [] for i in ids}
+        if not ids:
+            return out
+        for article in self._summaries(
+            f"SELECT {SUMMARY_COLUMNS} FROM articles WHERE duplicate_of = ANY(%s::bigint[]) "
+            "ORDER BY id",
+            (ids,),
+        ):
+            out[article.duplicate_of].append(article)
+        return out
+
+    def iter_articles(self, batch: int = 1000) -> Iterator[Article]:
+        last = 0
+        columns = ", ".join(ARTICLE_COLUMNS)
+        while True:
+            found = self._summaries(
+                f"SELECT {columns} FROM articles WHERE id > %s ORDER BY id LIMIT %s",
+                (last, batch),
+            )
+            if not found:
+                return
+            yield from found
+            last = found[-1].id
+
+    def story_ids(
+        self, article_ids: Sequence[int], tx: PostgresTransaction | None = None
+    ) -> set[int]:
+        ids = valid_ids(article_ids)
+        if not ids:
+            return set()
+        with self._conn(tx) as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT story_id FROM articles WHERE id = ANY(%s::bigint[]) "
+                "AND story_id IS NOT NULL",
+                (ids,),
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    # -- keyword search ----------------------------------------------------------------
+
+    def _keyword_terms(self, query: str) -> list[str]:
+        """The query's plain terms, rarest first while the documents holding them add up to
+        at most POSTINGS_BUDGET (the rarest is always kept), as in the SQLite store: ranking
+        every document that holds a common word costs a pass over most of the archive."""
+        # lower case, accents kept: the tsvector is stemmed in the article's language with
+        # its accents, and a French stem of "election" is not the stem of "élection"
+        words = _WORD.findall(unicodedata.normalize("NFC", query).lower())
+        terms = list(dict.fromkeys(t for t in words if len(t) > 1 or t.isdigit()))
+        if not terms:
+            return []
+        df = self._term_documents(terms)
+        chosen, used = [], 0
+        for term in sorted(terms, key=lambda t: df[t]):
+            if chosen and used + df[term] > POSTINGS_BUDGET:
+                break
+            chosen.append(term)
+            used += df[term]
+        return chosen
+
+    def _term_documents(self, terms: list[str]) -> dict[str, int]:
+        """Documents holding each term, counted up to the budget (cached: a little stale is
+        fine for choosing)."""
+        cache = self._local.__dict__.setdefault("term_documents", {})
+        moment = time.monotonic()
+        if len(cache) > 50_000:
+            cache.clear()
+        out = {}
+        for term in terms:
+            hit = cache.get(term)
+            if hit is None or moment - hit[1] > TERM_CACHE_SECONDS:
+                row = self._one(
+                    f"SELECT count(*) FROM (SELECT 1 FROM articles, {_QUERY} AS k(q) "
+                    f"WHERE tsv @@ q LIMIT %(cap)s) AS found",
+                    {"terms": _tsquery_terms([term]), "cap": POSTINGS_BUDGET + 1},
+                )
+                hit = cache[term] = (row[0], moment)
+            out[term] = hit[0]
+        return out
+
+    def keyword_search(self, query: str, limit: int) -> list[tuple[int, float]]:
+        """tsvector ranking over originals; the query is reduced to plain terms (OR-ed), so
+        user input can never be a tsquery syntax error."""
+        terms = self._keyword_terms(query)
+        if not terms or limit <= 0:
+            return []
+        with self._conn() as conn:
+            rows = conn.execute(
+                f"SELECT id, {_RANK} AS rank FROM articles, {_QUERY} AS k(q) "
+                "WHERE tsv @@ q ORDER BY rank DESC, id LIMIT %(limit)s",
+                {"terms": _tsquery_terms(terms), "limit": limit},
+            ).fetchall()
+        return [(row[0], float(row[1])) for row in rows]
+
+    # -- vector and hybrid search --------------------------------------------------------
+
+    def _ef_search(self, conn, ef: int) -> None:
+        """hnsw.ef_search for this connection (a session setting: set only when it changes)."""
+        ef = max(1, min(int(ef), 1000))
+        if getattr(conn, "_tidings_ef", None) != ef:
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef),))
+            conn._tidings_ef = ef
+
+    def vector_search(
+        self, vector: np.ndarray, limit: int, expansion: int | None = None
+    ) -> list[tuple[int, float]]:
+        """Nearest originals by cosine similarity, through the HNSW index."""
+        if limit <= 0:
+            return []
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        dim = len(vector)
+        with self._conn() as conn:
+            self._ef_search(conn, max(expansion or self.vector_expansion, limit))
+            rows = conn.execute(
+                f"SELECT article_id, vector::halfvec({dim}) <=> %(v)b::halfvec({dim}) AS d "
+                f"FROM embeddings WHERE vector_dims(vector) = {dim} "
+                f"ORDER BY vector::halfvec({dim}) <=> %(v)b::halfvec({dim}) LIMIT %(limit)s",
+                {"v": vector, "limit": limit},
+            ).fetchall()
+        return [(int(i), 1.0 - float(d)) for i, d in rows]
+
+    def hybrid_search(
+        self, query: str, vector: np.ndarray, depth: int, limit: int,
+        expansion: int | None = None,
+    ) -> list[tuple[int, float]]:
+        """Reciprocal-rank fusion of the keyword and the vector ranking in one statement:
+        score = Σ 1 / (60 + rank), ties by id (as index.hybrid fuses them)."""
+        terms = self._keyword_terms(query)
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        dim = len(vector)
+        keyword = (
+            f"SELECT id, row_number() OVER (ORDER BY {_RANK} DESC, id) AS r "
+            f"FROM articles, {_QUERY} AS k(q) WHERE tsv @@ q "
+            f"ORDER BY {_RANK} DESC, id LIMIT %(depth)s"
+            if terms
+            else "SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false"
+        )
+        with self._conn() as conn:
+            self._ef_search(conn, max(expansion or self.vector_expansion, depth))
+            rows = conn.execute(
+                f"WITH keyword AS ({keyword}), "
+                f"semantic AS (SELECT article_id AS id, row_number() OVER (ORDER BY d, article_id)"
+                f" AS r FROM (SELECT article_id, vector::halfvec({dim}) <=> %(v)b::halfvec({dim})"
+                f" AS d FROM embeddings WHERE vector_dims(vector) = {dim} "
+                f"  ORDER BY vector::halfvec({dim}) <=> %(v)b::halfvec({dim}) LIMIT %(depth)s"
+                f") AS nearest) "
+                f"SELECT id, sum(1.0 / ({RRF_K} + r)) AS score FROM "
+                f"(SELECT * FROM keyword UNION ALL SELECT * FROM semantic) AS both_lists "
+                f"GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s",
+                {"terms": _tsquery_terms(terms), "v": vector, "depth": depth, "limit": limit},
+            ).fetchall()
+        return [(int(i), float(s)) for i, s in rows]
+
+    def counts(self) -> dict[str, Any]:
+        with self._conn() as conn:
+            total, duplicates = conn.execute(
+                "SELECT count(*), count(duplicate_of) FROM articles"
+            ).fetchone()
+            stories, multi = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE size > 1) FROM stories WHERE size > 0"
+            ).fetchone()
+        return {
+            "articles": total,
+            "originals": total - duplicates,
+            "duplicates": duplicates,
+            "stories": stories or 0,
+            "multi_article_stories": multi or 0,
+        }
+
+    # -- vectors -----------------------------------------------------------------------
+
+    def embeddings(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        ids = valid_ids(ids)
+        if not ids:
+            return {}
+        with self._conn() as conn:
+            cursor = conn.cursor(binary=True)
+            rows = cursor.execute(
+                "SELECT article_id, vector FROM embeddings WHERE article_id = ANY(%s::bigint[])",
+                (ids,),
+            ).fetchall()
+        return {int(i): v for i, v in rows}
+
+    def vector_count(self, tx: PostgresTransaction | None = None) -> int:
+        return self._one("SELECT count(*) FROM embeddings", (), tx)[0]
+
+    def vector_ids(self, tx: PostgresTransaction | None = None) -> np.ndarray:
+        with self._conn(tx) as conn:
+            rows = conn.execute("SELECT article_id FROM embeddings ORDER BY article_id")
+            return np.fromiter((row[0] for row in rows), dtype=np.uint64)
+
+    def iter_vectors(
+        self,
+        tx: PostgresTransaction | None = None,
+        since: int | None = None,
+        ids: Sequence[int] | None = None,
+        batch: int = 4096,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        where, args = "", []
+        if ids is not None:
+            wanted = valid_ids(ids)
+            if not wanted:
+                return
+            where, args = "AND article_id = ANY(%s::bigint[])", [wanted]
+        elif since is not None:
+            where, args = "AND gen > %s", [since]
+        last = 0
+        while True:
+            with self._conn(tx) as conn:
+                rows = conn.cursor(binary=True).execute(
+                    f"SELECT article_id, vector FROM embeddings WHERE article_id > %s {where} "
+                    "ORDER BY article_id LIMIT %s",
+                    [last, *args, batch],
+                ).fetchall()
+            if not rows:
+                return
+            yield (
+                np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows)),
+                np.vstack([r[1] for r in rows]),
+            )
+            last = rows[-1][0]
+
+    def removed_vectors(self, since: int, tx: PostgresTransaction | None = None) -> np.ndarray:
+        with self._conn(tx) as conn:
+            rows = conn.execute("SELECT article_id FROM removed_vectors WHERE gen > %s", (since,))
+            return np.fromiter((row[0] for row in rows), dtype=np.uint64)
