@@ -115,8 +115,16 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
   as_pg "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 fi
 if as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-  log "cluster already running"
+  [ -f "$PG_BASE/port" ] && PG_PORT=$(cat "$PG_BASE/port")   # the port it was started on
+  log "cluster already running on 127.0.0.1:$PG_PORT"
 else
+  # another server (another checkout's cluster) may hold the port: take a free one then
+  if (exec 4<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then
+    taken=$PG_PORT
+    PG_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    log "port $taken is taken; using $PG_PORT"
+  fi
+  echo "$PG_PORT" > "$PG_BASE/port"
   # Own socket dir: /var/run/postgresql may not exist without systemd/pg_ctlcluster.
   # fsync off etc.: test-only cluster, durability irrelevant.
   log "starting postgres on 127.0.0.1:$PG_PORT"

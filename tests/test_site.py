@@ -389,3 +389,148 @@ def test_sign_in_redirects_only_within_the_site(site, target):
                             next=target)
     assert response.status_code == 303
     assert response.headers["location"] == (target if target == "/story/1" else "/")
+
+
+# -- a reader's own pages: account and API password, saved searches, followed stories --------
+
+
+def _new_reader(site, name: str) -> tuple[str, str]:
+    password = f"{name} sign-in pass"
+    site.engine.readers.accounts.add(name, password)
+    return name, password
+
+
+def test_account_page_sets_the_api_password_reader_apps_sign_in_with(site):
+    import hashlib
+
+    name, password = _new_reader(site, "appreader")
+    api_password = "app password <b>1</b>"
+    with client(site) as anon:
+        moved = anon.get("/account", follow_redirects=False)
+        assert moved.status_code == 303 and moved.headers["location"] == "/login?next=/account"
+        assert anon.submit("/login", "/account/api-password", password=api_password,
+                           password2=api_password, current=password).status_code == 403
+    with client(site) as c:
+        c.sign_in(name, password)
+        assert 'href="/account"' in c.get("/").text  # linked from the header
+        page = c.get("/account").text
+        assert "<strong>appreader</strong> (reader)" in page and "no API password yet" in page
+        assert f"<code>{site.url}/api/greader.php</code>" in page
+        assert f"<code>{site.url}/api/fever.php</code>" in page
+        assert "/feeds/u/" not in page  # no private feeds before an API password
+        differ = c.submit("/account", "/account/api-password", password=api_password,
+                          password2=api_password + "x", current=password)
+        assert differ.status_code == 400 and "differ" in differ.text
+        short = c.submit("/account", "/account/api-password", password="short",
+                         password2="short", current=password)
+        assert short.status_code == 400 and "at least 8" in short.text
+        wrong = c.submit("/account", "/account/api-password", password=api_password,
+                         password2=api_password, current="not my password")
+        assert wrong.status_code == 401 and "not your sign-in password" in wrong.text
+        assert site.engine.readers.api_passwords.account_named(name) is None
+        done = c.submit("/account", "/account/api-password", password=api_password,
+                        password2=api_password, current=password)
+        assert done.status_code == 303 and done.headers["location"].startswith("/account?done=")
+        page = c.get("/account").text
+        assert "You have an API password" in page and api_password not in page
+        assert "app password &lt;b&gt;1" not in page  # never shown, not even escaped
+        feeds = re.findall(r"<code>(http://[^<]+/feeds/u/appreader/[a-z]+\.atom\?token=\w+)</code>",
+                           page)
+        assert len(feeds) == 3
+    with httpx.Client(base_url=site.url, timeout=30) as app:
+        login = app.post("/api/greader.php/accounts/ClientLogin",
+                         data={"Email": name, "Passwd": api_password})
+        assert login.status_code == 200 and "Auth=appreader/" in login.text
+        assert app.post("/accounts/ClientLogin", data={"Email": name, "Passwd": password}
+                        ).status_code == 401  # the sign-in password does not open the API
+        key = hashlib.md5(f"{name}:{api_password}".encode()).hexdigest()
+        assert app.post("/api/fever.php?api", data={"api_key": key}).json()["auth"] == 1
+        unread = app.get(feeds[0].removeprefix(site.url))
+        assert unread.status_code == 200 and "feed xmlns" in unread.text
+
+
+def test_saved_searches_from_the_search_page(site, monkeypatch):
+    name, password = _new_reader(site, "searcher")
+    with client(site) as anon:
+        assert 'action="/searches"' not in anon.get("/search", params={"q": "ferry"}).text
+        assert anon.get("/searches", follow_redirects=False).status_code == 303
+        assert anon.submit("/login", "/searches", name="x", q="ferry").status_code == 403
+    with client(site) as c:
+        c.sign_in(name, password)
+        form = c.get("/search", params={"q": "ferry aground", "source": "Meridian Wire"}).text
+        assert 'action="/searches"' in form and "not the source, story or dates" in form
+        saved = c.submit("/search?q=ferry", "/searches", name="Ferry <b>watch",
+                         q="ferry aground", mode="hybrid", category="")
+        assert saved.status_code == 303, re.findall(r'role="alert">([^<]*)', saved.text)
+        search_id = int(saved.headers["location"].rsplit("/", 1)[1])
+        account = site.engine.readers.accounts.get(
+            next(a.id for a in site.engine.readers.accounts.list() if a.name == name))
+        kept = site.engine.saved_searches.get(account, search_id)
+        assert kept["query"] == "ferry aground" and kept["matches"] >= 1
+        listing = c.get("/searches").text
+        assert "Ferry &lt;b&gt;watch" in listing and "<b>watch" not in listing
+        assert f'<td class="matches">{kept["matches"]}</td>' in listing
+        page = c.get(f"/searches/{search_id}").text
+        shown = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', page)]
+        assert len(shown) == kept["matches"] and shown == sorted(shown, reverse=True)
+        assert f'id="marks-{shown[0]}"' in page  # the reader's marks on every match
+        assert c.submit("/search", "/searches", name="Dock strike", q="dock strike",
+                        mode="keyword", category="Dock & Port").status_code == 303
+        dock = site.engine.saved_searches.by_name(account, "dock strike")
+        assert dock["mode"] == "keyword" and dock["filters"] == {"category": "Dock & Port"}
+        assert "keyword, category Dock &amp; Port" in c.get("/searches").text
+        dup = c.submit("/search", "/searches", name="Ferry <b>watch", q="ferry")
+        assert dup.status_code == 400 and "already" in dup.text
+        monkeypatch.setattr("tidings.web.account.PAGE", 2)
+        first = c.get(f"/searches/{search_id}").text
+        older = re.search(rf'href="/searches/{search_id}\?before=(\d+)"', first)
+        assert len(shown) > 2 and older
+        second = c.get(f"/searches/{search_id}?before={older.group(1)}").text
+        ids = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', second)]
+        assert ids == shown[2:4] and f'href="/searches/{search_id}">← Newest' in second
+    with client(site) as other:
+        other.sign_in(*SITE_READER)
+        assert other.get(f"/searches/{search_id}").status_code == 404
+        assert other.submit("/", f"/searches/{search_id}/remove").status_code == 404
+        assert "Ferry &lt;b&gt;watch" not in other.get("/searches").text
+    with client(site) as c:
+        c.sign_in(name, password)
+        for s in site.engine.saved_searches.list(account):
+            assert c.submit("/searches", f"/searches/{s['id']}/remove").status_code == 303
+        assert "no saved searches yet" in c.get("/searches").text
+    assert site.engine.saved_searches.list(account) == []
+
+
+def test_following_a_story_from_its_page_is_a_label_in_reader_apps(site):
+    name, password = _new_reader(site, "follower")
+    story = site.engine.store.article(site.article_id(FERRY)).story_id
+    with client(site) as anon:
+        assert "Follow story" not in anon.get(f"/story/{story}").text
+        assert anon.submit("/login", f"/story/{story}/follow", on="1"
+                           ).status_code == 403
+    with client(site) as c:
+        c.sign_in(name, password)
+        assert "Follow story" in c.get(f"/story/{story}").text
+        followed = c.submit(f"/story/{story}", f"/story/{story}/follow", on="1",
+                            next=f"/story/{story}")
+        assert followed.status_code == 303 and followed.headers["location"] == f"/story/{story}"
+        page = c.get(f"/story/{story}").text
+        assert "Following ✓" in page and f"“Story {story}" in page
+        assert f'href="/story/{story}"' in c.get("/account").text.split('id="following"')[1]
+        assert c.submit("/", "/story/999999/follow", on="1").status_code == 404
+        api_password = "follower app pass"
+        c.submit("/account", "/account/api-password", password=api_password,
+                 password2=api_password, current=password)
+        with httpx.Client(base_url=site.url + "/api/greader.php", timeout=30) as app:
+            login = app.post("/accounts/ClientLogin", data={"Email": name, "Passwd": api_password})
+            auth = {"Authorization": "GoogleLogin auth=" + login.text.split("Auth=")[1].strip()}
+            tags = app.get("/reader/api/0/tag/list", params={"output": "json"},
+                           headers=auth).json()["tags"]
+            assert any(t["id"].startswith(f"user/-/label/Story {story}") for t in tags)
+            stopped = c.submit("/account", f"/story/{story}/follow", on="0",
+                               next="/account#following")
+            assert stopped.headers["location"] == "/account#following"
+            tags = app.get("/reader/api/0/tag/list", params={"output": "json"},
+                           headers=auth).json()["tags"]
+            assert not any(f"/label/Story {story}" in t["id"] for t in tags)
+        assert "Follow story" in c.get(f"/story/{story}").text

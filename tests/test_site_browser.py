@@ -137,6 +137,27 @@ def test_marks_work_without_javascript(site, context):
     assert saved.locator("button[data-mark=saved][aria-pressed=true]").is_visible()
 
 
+def test_follow_a_story_and_save_a_search_without_javascript(site, context):
+    site.engine.readers.accounts.add("browserreader", "browser reader pass")
+    story = site.engine.store.article(
+        site.article_id("https://meridian-wire.example/northsea-ferry-grounding-01")).story_id
+    page = context(java_script_enabled=False).new_page()
+    sign_in(page, site, "browserreader", "browser reader pass")
+    page.goto(f"{site.url}/story/{story}")
+    page.click(f"button[data-follow='{story}']")
+    page.wait_for_url(f"{site.url}/story/{story}")
+    assert page.locator(f"button[data-follow='{story}'][aria-pressed=true]").is_visible()
+    page.click("header a[href='/account']")
+    assert page.locator(f"#following a[href='/story/{story}']").is_visible()
+    page.goto(f"{site.url}/search?q=ferry+aground")
+    page.fill("#save-name", "Ferries")
+    page.click("form.save-search button[type=submit]")
+    page.wait_for_url(re.compile(r".*/searches/\d+$"))
+    assert page.locator("h1", has_text="Ferries").is_visible()
+    assert page.locator("main li.item").count() >= 1
+    shot(page, "saved-search")
+
+
 def test_anonymous_comment_goes_through_moderation(site, context):
     article = site.article_id("https://meridian-wire.example/halvern-telescope-first-light-01")
     visitor = context().new_page()
@@ -272,7 +293,7 @@ def test_no_console_errors_and_no_serious_accessibility_violations(site, context
         watch = Watch().attach(normal)
         sign_in(scan, site, *SITE_ADMIN)
         sign_in(normal, site, *SITE_ADMIN)
-        for path in [*paths, "/admin", "/saved"]:
+        for path in [*paths, "/admin", "/saved", "/account", "/searches"]:
             normal.goto(site.url + path)
             scan.goto(site.url + path)
             scan.add_script_tag(content=axe)

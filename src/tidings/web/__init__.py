@@ -18,12 +18,13 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     """Add the site's pages, forms, static files and headers to the app (whose
     `state.engine` is set)."""
-    from . import actions, admin, pages
+    from . import account, actions, admin, pages
     from .render import install_error_pages
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(actions.router)
     app.include_router(admin.router)
+    app.include_router(account.router)
     install_error_pages(app)
     app.add_middleware(SecurityHeaders)

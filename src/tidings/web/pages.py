@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
 from ..readers import is_person
+from ..streams import story_label
 from .context import visitor
 from .forms import Id
 from .render import render
@@ -59,7 +60,16 @@ def story(request: Request, story_id: Id):
         raise HTTPException(404, "There is no such story.")
     if page.story.id != story_id:  # merged into another story: its address moved there
         return RedirectResponse(f"/story/{page.story.id}", status_code=301)
-    return render(request, "story.html", page=page, **decorate(request, page.story.articles))
+    who = visitor(request)
+    followed = bool(who.account) and page.story.id in engine.readers.follows.stories(who.account)
+    return render(
+        request,
+        "story.html",
+        page=page,
+        followed=followed,
+        follow_label=story_label(page.story.id, page.story.label),
+        **decorate(request, page.story.articles),
+    )
 
 
 @router.api_route("/article/{article_id}", methods=["GET", "HEAD"])
