@@ -219,12 +219,44 @@ def test_visits_are_exact_under_concurrency(store):
     assert store.visit_counts([article], "1970-01-01T00")[article] == (1000, 1000)
 
 
+def test_reading_counts_never_waits_for_a_flush_and_stays_exact(store, monkeypatch):
+    article = stored_article(store)
+    visits = VisitCounter(store, flush_seconds=3600)
+    visits.record(article, "a")
+    visits.record(article, "b")
+    written, release = threading.Event(), threading.Event()
+    real = store.add_visits
+
+    def slow(counts, tx=None):  # the batch is written; the commit waits
+        real(counts, tx)
+        written.set()
+        release.wait(10)
+
+    monkeypatch.setattr(store, "add_visits", slow)
+    flusher = threading.Thread(target=visits.flush)
+    flusher.start()
+    assert written.wait(5)
+    during: dict = {}
+    reader = threading.Thread(target=lambda: during.update(visits.counts([article])))
+    reader.start()
+    reader.join(5)
+    alive = reader.is_alive()
+    release.set()
+    flusher.join(5)
+    assert not alive  # the read did not wait for the flush's commit
+    assert during[article] == (2, 2)  # the batch in flight counted once
+    visits.record(article, "c")
+    assert visits.counts([article])[article] == (3, 3)  # committed batch: counted once
+    visits.close()
+    assert store.visit_counts([article], "1970-01-01T00")[article] == (3, 3)
+
+
 def test_a_failed_flush_keeps_the_visits(store, monkeypatch):
     article = stored_article(store)
     visits = VisitCounter(store, flush_seconds=3600)
     visits.record(article, "a")
 
-    def broken(counts):
+    def broken(counts, tx=None):
         raise OSError("disk full")
 
     monkeypatch.setattr(store, "add_visits", broken)
@@ -370,3 +402,18 @@ def test_related_lists_are_reused_only_while_the_index_is_unchanged(store, monke
     for i in (2, 3, 4):
         listing.related(i)
     assert len(listing._related_cache) == 2
+
+
+def test_the_latest_list_is_read_again_after_any_process_writes(store, tmp_path):
+    from tidings.listing import Listing
+
+    listing = Listing(store, search=None)
+    first = stored_article(store, 1)
+    assert [a.id for a in listing.latest(5)] == [first]
+    assert listing.latest(5) is listing.latest(5)  # no write since: the same list
+    other = SQLiteStore(tmp_path / "readers.db")  # another process writing to the same database
+    try:
+        second = stored_article(other, 2)
+    finally:
+        other.close()
+    assert [a.id for a in listing.latest(5)] == [second, first]

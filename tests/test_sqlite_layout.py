@@ -105,3 +105,29 @@ def test_an_older_database_is_rewritten_to_the_new_layout_and_keeps_everything(
     with pytest.raises(sqlite3.IntegrityError), store.transaction() as tx:
         store.insert_article(tx, orphan, "k", [], None)
     store.close()
+
+
+def _live_connections() -> int:
+    import gc
+
+    gc.collect()
+    return sum(isinstance(o, sqlite3.Connection) for o in gc.get_objects())
+
+
+def test_a_finished_threads_reader_connection_is_closed(tmp_path):
+    # a server's worker threads come and go (anyio retires idle ones, a test client starts
+    # one per request): each reads through a connection of its own, which must not outlive
+    # it (each holds a file descriptor and up to 64 MiB of page cache)
+    import threading
+
+    store = SQLiteStore(tmp_path / "t.db")
+    try:
+        store.latest(1)
+        before = _live_connections()
+        for _ in range(40):
+            thread = threading.Thread(target=store.latest, args=(1,))
+            thread.start()
+            thread.join()
+        assert _live_connections() == before
+    finally:
+        store.close()

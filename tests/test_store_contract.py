@@ -182,6 +182,11 @@ def test_story_articles_in_time_order_originals_only(store):
     summaries = store.story_articles(story, text=False)
     assert [a.id for a in summaries] == [early, late] and {a.text for a in summaries} == {""}
     assert store.story_ids([late, early]) == {story}
+    (middle,) = insert(store, article(3, story_id=story))
+    assert [a.id for a in store.story_articles(story, latest=2)] == [middle, late]
+    assert [a.id for a in store.story_articles(story, text=False, latest=10)] == [
+        early, middle, late
+    ]
 
 
 def test_keyword_search_never_fails_on_user_syntax(store):
@@ -331,6 +336,14 @@ def test_visits_add_up_by_hour_and_in_total(store):
     }
     assert store.most_visited("2026-11-03T00", 5) == [(a, 6), (b, 1)]
     assert store.most_visited("2026-11-04T00", 5) == []
+    with pytest.raises(RuntimeError), store.transaction() as tx:  # in a caller's transaction
+        store.add_visits({(b, "2026-11-03T10"): 7}, tx)
+        raise RuntimeError("rolled back")
+    with store.transaction() as tx:
+        store.add_visits({(b, "2026-11-03T11"): 2}, tx)
+        committed_as = tx.generation
+    assert store.visit_counts([b], "2026-11-03T00") == {b: (3, 3)}
+    assert store.generation() == committed_as
 
 
 def test_comments_threads_statuses_and_counts(store):

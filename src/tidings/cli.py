@@ -435,6 +435,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     settings = _settings(ctx, host=host, port=port)
     engine = _engine(ctx, host=host, port=port)
     base = f"http://{settings.host}:{settings.port}"
+    engine.warm()
     polling = engine.start_polling() if settings.poll_in_serve else None
     click.echo(
         f"Tidings serving {engine.stats()['originals']} articles at {base}/  (API docs: /docs)"

@@ -80,7 +80,7 @@ class Engine:
         self.readers = Readers(self.store, s)
         self.listing = Listing(
             self.store, self.search, self.readers.visits, s.excerpt_sources,
-            related=self.related, index_size=lambda: len(self.vectors),
+            related=self.related, index_size=self.vectors.loaded_size,
         )
         self.subscriptions = Subscriptions(self.store, lambda: make_fetcher(s))
         self.streams = Streams(self.store)  # what reader apps and feeds out page through
@@ -314,6 +314,16 @@ class Engine:
         counts["dim"] = int(self.store.get_meta("dim") or 0) or None
         counts["vectors_indexed"] = len(self.vectors)
         return counts
+
+    def warm(self) -> None:
+        """Load what the first requests would otherwise wait for: the vector index (caught
+        up with the database) and the embedding model. A server calls it before it answers;
+        a model that cannot be loaded is logged, and searches report it when asked."""
+        self.vectors.sync()
+        try:
+            self.model.embedder.embed_query("warm up")
+        except Exception as exc:  # noqa: BLE001 - reading pages needs no model
+            log.warning("the embedding model is not ready: %s", exc)
 
     def close(self) -> None:
         if self._poller is not None:

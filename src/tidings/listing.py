@@ -112,6 +112,7 @@ class Listing:
         self._cache: dict[str, tuple[float, object]] = {}
         self._cache_lock = threading.Lock()
         self._refreshing: set[str] = set()
+        self._latest: dict[int, tuple[int, list[Article]]] = {}
 
     def _cached(self, key: str, compute):
         """What the front page shows everyone changes slowly: computing it once per
@@ -148,6 +149,18 @@ class Listing:
             self._related_cache[key] = (now, self._index_size(), found)
             while len(self._related_cache) > RELATED_CACHED:
                 self._related_cache.popitem(last=False)
+        return found
+
+    def latest(self, limit: int = 15) -> list[Article]:
+        """The latest originals, read again only after a write (by any process) committed."""
+        generation = self.store.generation()
+        with self._cache_lock:
+            hit = self._latest.get(limit)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        found = self.store.latest(limit)  # at least as new as `generation`: never kept stale
+        with self._cache_lock:
+            self._latest[limit] = (generation, found)
         return found
 
     def front_stories(self, limit: int = 12) -> list[RankedStory]:
@@ -192,7 +205,7 @@ class Listing:
         if article.story_id is None:
             return []
         others = [
-            a for a in self.store.story_articles(article.story_id, text=False)
+            a for a in self.store.story_articles(article.story_id, text=False, latest=limit + 1)
             if a.id != article.id
         ]
         return others[-limit:][::-1]  # the latest reports first

@@ -58,6 +58,9 @@ class DatabaseVectors:
     def keys(self) -> np.ndarray:
         return self.store.vector_ids()
 
+    def loaded_size(self) -> int:
+        return len(self)
+
     def __len__(self) -> int:
         """Counted again only after a commit (counting is a pass over the table; an article
         page asks for it on every view)."""

@@ -100,6 +100,12 @@ class VectorKeeper:
         index = self.index
         return index.search(vector, limit, expansion) if index is not None else []
 
+    def loaded_size(self) -> int:
+        """Vectors in the index as this process last saw it (no catching up: cheap enough
+        to check on every request)."""
+        index = self._index
+        return len(index) if index is not None else 0
+
     def __len__(self) -> int:
         self.sync()
         index = self.index

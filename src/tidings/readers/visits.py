@@ -5,7 +5,9 @@ per UTC day and lives only in memory: no address is ever stored, in clear or has
 
 Counted visits are buffered in memory and written in one transaction a second (a write per
 page view would serialise readers on the database's fsync); counts shown add what is still
-buffered, so they are exact at every moment."""
+buffered, so they are exact at every moment. Reading a count never waits for a flush: each
+flushed batch is remembered with the generation its transaction committed as, and a read
+adds exactly the batches its own snapshot of the database does not contain yet."""
 
 from __future__ import annotations
 
@@ -78,8 +80,11 @@ class VisitCounter:
         self.flush_seconds = flush_seconds
         self._clock = clock
         self._lock = threading.Lock()  # the in-memory state
-        self._flush_lock = threading.Lock()  # one flush at a time; reads wait for a commit
+        self._flush_lock = threading.Lock()  # one flush at a time
         self._pending: dict[tuple[int, str], int] = {}
+        # batches being written or written lately: [generation, visits, monotonic time
+        # written (None while the transaction is open)]
+        self._flushed: list[list] = []
         self._seen: dict[tuple[str, int], float] = {}
         self._day = ""
         self._day_key = b""
@@ -137,29 +142,47 @@ class VisitCounter:
                 batch, self._pending = self._pending, {}
             if not batch:
                 return
+            entry = None
             try:
-                self.store.add_visits(batch)
+                with self.store.transaction() as tx:
+                    entry = [tx.generation, batch, None]
+                    with self._lock:  # from now on a read whose snapshot predates the
+                        self._flushed.append(entry)  # commit adds this batch itself
+                    self.store.add_visits(batch, tx)
             except BaseException:
                 with self._lock:
+                    if entry is not None:
+                        self._flushed.remove(entry)
                     for slot, n in batch.items():
                         self._pending[slot] = self._pending.get(slot, 0) + n
                 raise
+            now = time.monotonic()
+            with self._lock:
+                entry[2] = now
+                # a read takes its snapshot, then this lock: a batch written a minute ago
+                # is in every snapshot still to be compared with it
+                self._flushed = [e for e in self._flushed if e[2] is None or now - e[2] < 60]
 
     def counts(self, article_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(all visits, visits today (UTC)) per article, buffered ones included."""
         now = datetime.fromtimestamp(self._clock(), UTC)
         today = now.strftime("%Y-%m-%dT00")
-        with self._flush_lock:  # not between a flush's commit and its bookkeeping
+        with self.store.snapshot():
+            seen = self.store.generation()
             stored = self.store.visit_counts(article_ids, today)
-            with self._lock:
-                pending = dict(self._pending)
+        with self._lock:
+            batches = [self._pending] + [b for g, b, _ in self._flushed if g > seen]
+            extra: dict[int, list[int]] = {}
+            for batch in batches:
+                for (i, hour), n in batch.items():
+                    if i in stored:
+                        slot = extra.setdefault(i, [0, 0])
+                        slot[0] += n
+                        slot[1] += n if hour >= today else 0
         out = {}
         for article_id, (total, today_count) in stored.items():
-            for (i, hour), n in pending.items():
-                if i == article_id:
-                    total += n
-                    today_count += n if hour >= today else 0
-            out[article_id] = (total, today_count)
+            more, more_today = extra.get(article_id, (0, 0))
+            out[article_id] = (total + more, today_count + more_today)
         return out
 
     def trending(self, limit: int = 10, hours: int = 24) -> list[tuple[int, int]]:

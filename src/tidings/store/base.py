@@ -306,8 +306,11 @@ class Store(abc.ABC):
     def story(self, story_id: int) -> Story | None: ...
 
     @abc.abstractmethod
-    def story_articles(self, story_id: int, text: bool = True) -> list[Article]:
-        """A story's originals in time order (without their text when `text` is False)."""
+    def story_articles(
+        self, story_id: int, text: bool = True, latest: int | None = None
+    ) -> list[Article]:
+        """A story's originals in time order (without their text when `text` is False);
+        only the `latest` last of them when it is given."""
 
     # -- sources -----------------------------------------------------------------------
 
@@ -379,8 +382,11 @@ class Store(abc.ABC):
     # -- readers: visits ---------------------------------------------------------------
 
     @abc.abstractmethod
-    def add_visits(self, counts: dict[tuple[int, str], int]) -> None:
-        """Add counted visits keyed by (article id, UTC hour 'YYYY-MM-DDTHH'), atomically."""
+    def add_visits(
+        self, counts: dict[tuple[int, str], int], tx: Transaction | None = None
+    ) -> None:
+        """Add counted visits keyed by (article id, UTC hour 'YYYY-MM-DDTHH'), atomically:
+        in `tx` when given, else in a transaction of their own."""
 
     @abc.abstractmethod
     def visit_counts(

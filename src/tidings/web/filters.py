@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup, escape
 
 _UNSAFE = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
+_LINE_BREAK = re.compile(r"\n\s*\n|\n")
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}"
 
@@ -57,9 +58,12 @@ def linkify(text: str | None) -> Markup:
 
 
 def paragraphs(text: str | None) -> Markup:
-    """Article text as escaped paragraphs (no links: extracted text is not trusted markup)."""
-    paras = [p.strip() for p in re.split(r"\n\s*\n|\n", text or "") if p.strip()]
-    return Markup("\n").join(Markup("<p>{0}</p>").format(p) for p in paras)
+    """Article text as escaped paragraphs (no links: extracted text is not trusted markup).
+    The text is escaped once, whole: escaping never touches line breaks or spaces, so the
+    paragraphs split from it are the escaped paragraphs of the text."""
+    escaped = str(escape(text or ""))
+    paras = (p.strip() for p in _LINE_BREAK.split(escaped))
+    return Markup("\n".join(f"<p>{p}</p>" for p in paras if p))
 
 
 def when(value: datetime | str | None, with_time: bool = True) -> str:

@@ -37,7 +37,7 @@ def decorate(request: Request, articles) -> dict:
 def front(request: Request):
     engine = _engine(request)
     ranked = engine.listing.front_stories(12)
-    latest = engine.latest(15)
+    latest = engine.listing.latest(15)
     trending = engine.listing.trending(8)
     leads = [r.lead for r in ranked if r.lead is not None]
     listed = leads + latest + [a for a, _ in trending]

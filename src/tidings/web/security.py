@@ -22,6 +22,8 @@ COMMON = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 
+_SET_HERE = frozenset({b"content-security-policy", *dict(COMMON)})
+
 
 class SecurityHeaders:
     """Pure ASGI middleware (no per-request task overhead)."""
@@ -39,9 +41,7 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() not in {b"content-security-policy", *dict(COMMON)}
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in _SET_HERE
                 ]
                 headers += [*COMMON, (b"content-security-policy", csp.encode())]
                 message = {**message, "headers": headers}

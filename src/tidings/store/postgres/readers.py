@@ -3,6 +3,7 @@ summaries the reader site lists (story leads, outlets)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -176,16 +177,16 @@ class ReaderQueries:
 
     # -- visits ------------------------------------------------------------------------
 
-    def add_visits(self, counts: dict[tuple[int, str], int]) -> None:
-        """Add counted visits, keyed by (article id, UTC hour), in one transaction; visits
-        to articles that no longer exist are dropped."""
+    def add_visits(self, counts: dict[tuple[int, str], int], tx=None) -> None:
+        """Add counted visits, keyed by (article id, UTC hour), in one transaction (`tx`, or
+        one of its own); visits to articles that no longer exist are dropped."""
         rows = [(i, hour, n) for (i, hour), n in counts.items() if n > 0 and valid_ids([i])]
         if not rows:
             return
         totals: dict[int, int] = {}
         for i, _, n in rows:
             totals[i] = totals.get(i, 0) + n
-        with self.transaction() as tx:
+        with self.transaction() if tx is None else contextlib.nullcontext(tx) as tx:
             tx.conn.execute(
                 "INSERT INTO visits (article_id, hour, count) "
                 "SELECT a.id, v.hour, v.n FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) "

@@ -133,18 +133,27 @@ class StoryQueries:
             story_id = row[5]
         return None
 
-    def story_articles(self, story_id: int, text: bool = True) -> list[Article]:
+    def story_articles(
+        self, story_id: int, text: bool = True, latest: int | None = None
+    ) -> list[Article]:
         if not valid_ids([story_id]):
             return []
+        if latest is not None:
+            bounded(limit=latest)
         columns = ", ".join(ARTICLE_COLUMNS) if text else SUMMARY_COLUMNS
+        where = f"SELECT {columns} FROM articles WHERE story_id = %s AND duplicate_of IS NULL "
         with self._conn() as conn:
+            if latest is None:
+                cursor = conn.execute(where + f"ORDER BY {_TIME_KEY}, id", (story_id,))
+                return [row_to_article(row) for row in rows_as_dicts(cursor)]
             cursor = conn.execute(
-                f"SELECT {columns} FROM articles WHERE story_id = %s AND duplicate_of IS NULL "
-                "ORDER BY coalesce(published, fetched, created_at), id",
-                (story_id,),
+                where + f"ORDER BY {_TIME_KEY} DESC, id DESC LIMIT %s", (story_id, latest)
             )
-            return [row_to_article(row) for row in rows_as_dicts(cursor)]
+            return [row_to_article(row) for row in rows_as_dicts(cursor)][::-1]
 
 
 def _story(row) -> Story:
     return Story(id=row[0], label=row[1], first_seen=row[2], last_seen=row[3], size=row[4])
+
+
+_TIME_KEY = "coalesce(published, fetched, created_at)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,10 @@ ARTICLE_COLUMNS = (*SUMMARY_FIELDS[:10], "text", *SUMMARY_FIELDS[10:])
 SUMMARY_COLUMNS = ", ".join(SUMMARY_FIELDS)
 _DATE_FIELDS = ("published", "modified", "fetched")
 MAX_ID = 2**63 - 1  # SQLite integers are signed 64-bit
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced."""
 
 
 def now_iso() -> str:
@@ -38,14 +43,25 @@ def from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# per column list of a query: (position, field, decoder) of each column an Article has
+_ARTICLE_PLANS: dict[tuple[str, ...], tuple[tuple[int, str, object], ...]] = {}
+
+
+def _article_plan(keys: tuple[str, ...]) -> tuple[tuple[int, str, object], ...]:
+    decoders = {key: from_iso for key in _DATE_FIELDS} | {"partial": bool}
+    plan = tuple(
+        (i, key, decoders.get(key)) for i, key in enumerate(keys) if key in ARTICLE_COLUMNS
+    )
+    _ARTICLE_PLANS[keys] = plan
+    return plan
+
+
 def row_to_article(row: sqlite3.Row) -> Article:
-    data = {key: row[key] for key in row.keys() if key in ARTICLE_COLUMNS}  # noqa: SIM118
-    for key in _DATE_FIELDS:
-        if key in data:
-            data[key] = from_iso(data[key])
-    if "partial" in data:
-        data["partial"] = bool(data["partial"])
-    return Article(**data)
+    keys = tuple(row.keys())
+    plan = _ARTICLE_PLANS.get(keys) or _article_plan(keys)
+    return Article(
+        **{key: row[i] if decode is None else decode(row[i]) for i, key, decode in plan}
+    )
 
 
 def vector_to_blob(vector: np.ndarray) -> bytes:
@@ -88,7 +104,10 @@ class Connections:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._readers: list[sqlite3.Connection] = []
+        # this thread's reader lives in `_local`: when the thread ends, its reader is
+        # closed with it (a server's worker threads come and go); the set only lets close()
+        # reach the readers still open
+        self._readers: weakref.WeakSet[_Connection] = weakref.WeakSet()
         try:
             self._writer = self._connect()
             # a committed batch survives a power cut, not only a killed process (one fsync
@@ -118,7 +137,10 @@ class Connections:
                 time.sleep(0.01)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(
+            self.path, timeout=60, check_same_thread=False, isolation_level=None,
+            factory=_Connection,
+        )
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout=60000")
         db.execute("PRAGMA foreign_keys=ON")
@@ -136,7 +158,7 @@ class Connections:
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = self._connect()
-            self._readers.append(db)
+            self._readers.add(db)
         return db
 
     @contextmanager
@@ -177,9 +199,9 @@ class Connections:
 
     def close(self) -> None:
         self._writer.close()
-        for db in self._readers:
+        for db in list(self._readers):
             db.close()
-        self._readers.clear()
+        self._readers = weakref.WeakSet()
         self._local = threading.local()
 
     # -- meta --------------------------------------------------------------------------

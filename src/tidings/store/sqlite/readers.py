@@ -3,6 +3,7 @@ summaries the reader site lists (story leads, outlets)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 from ...models import Account, Article, Comment
 from .db import (
     SUMMARY_COLUMNS,
+    SQLiteTransaction,
     bounded,
     from_iso,
     marks,
@@ -165,13 +167,16 @@ class ReaderQueries:
 
     # -- visits ------------------------------------------------------------------------
 
-    def add_visits(self, counts: dict[tuple[int, str], int]) -> None:
+    def add_visits(
+        self, counts: dict[tuple[int, str], int], tx: SQLiteTransaction | None = None
+    ) -> None:
         """Add counted visits, keyed by (article id, UTC hour 'YYYY-MM-DDTHH'), in one
-        transaction. Visits to articles that no longer exist are dropped."""
+        transaction (`tx`, or one of its own). Visits to articles that no longer exist are
+        dropped."""
         rows = [(i, hour, n) for (i, hour), n in counts.items() if n > 0 and valid_ids([i])]
         if not rows:
             return
-        with self.transaction() as tx:
+        with self.transaction() if tx is None else contextlib.nullcontext(tx) as tx:
             tx.conn.executemany(
                 "INSERT INTO visits (article_id, hour, count) SELECT id, ?, ? FROM articles "
                 "WHERE id = ? ON CONFLICT(article_id, hour) DO UPDATE "

@@ -138,16 +138,27 @@ class StoryQueries:
             story_id = row["merged_into"]
         return None
 
-    def story_articles(self, story_id: int, text: bool = True) -> list[Article]:
+    def story_articles(
+        self, story_id: int, text: bool = True, latest: int | None = None
+    ) -> list[Article]:
         if not valid_ids([story_id]):
             return []
+        if latest is not None:
+            bounded(limit=latest)
         columns = "*" if text else SUMMARY_COLUMNS
-        rows = self.reader.execute(
-            f"SELECT {columns} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
-            "ORDER BY coalesce(published, fetched, created_at), id",
-            (story_id,),
-        )
+        where = f"SELECT {columns} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+        if latest is None:
+            rows = self.reader.execute(
+                where + f"ORDER BY {_TIME_KEY}, id", (story_id,)
+            ).fetchall()
+        else:
+            rows = self.reader.execute(
+                where + f"ORDER BY {_TIME_KEY} DESC, id DESC LIMIT ?", (story_id, latest)
+            ).fetchall()[::-1]
         return [row_to_article(row) for row in rows]
+
+
+_TIME_KEY = "coalesce(published, fetched, created_at)"
 
 
 def _story(row: sqlite3.Row) -> Story:
