@@ -23,12 +23,15 @@ class Related:
         if article is None:
             raise KeyError(article_id)
         self.vectors.sync()
-        original_id = self.store.root_of(article.id)
+        if article.duplicate_of is None:
+            original_id, original = article.id, article
+        else:
+            original_id = self.store.root_of(article.id)
+            original = self.store.articles([original_id], text=False).get(original_id)
         vector = self.store.embeddings([original_id]).get(original_id)
         if vector is None or self.vectors.index is None:
             return []
         found = [(i, s) for i, s in self.vectors.search(vector, limit + 1) if i != original_id]
-        original = self.store.articles([original_id], text=False).get(original_id)
         story_id = original.story_id if original else None
         return [
             Hit(
