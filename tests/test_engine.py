@@ -284,3 +284,33 @@ def test_a_page_naming_a_later_page_as_canonical_gives_way(make_engine):
     rows = {r["url"]: r for r in engine.export()}
     assert rows[later.url]["duplicate_of"] is None
     assert rows[first.url]["duplicate_of"] == rows[later.url]["id"]
+
+
+class _CountingQueries:
+    """The session's model, counting the queries it embeds."""
+
+    def __init__(self, inner):
+        self._inner, self.queries = inner, []
+
+    def embed_query(self, text):
+        self.queries.append(text)
+        return self._inner.embed_query(text)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_a_repeated_query_is_embedded_once_per_model(make_engine, embedder):
+    engine = make_engine()
+    engine.ingest_articles(sample_articles())
+    counting = _CountingQueries(embedder)
+    engine.model.replace(counting)
+    first = engine.search("ferry aground", mode="semantic", limit=3)
+    engine.search("ferry aground", mode="hybrid", limit=10)  # the next page, say
+    again = engine.search("ferry aground", mode="semantic", limit=3)
+    assert counting.queries == ["ferry aground"]
+    assert [h.article.id for h in again] == [h.article.id for h in first]
+    other = _CountingQueries(embedder)  # another model bound (as after a re-embed)
+    engine.model.replace(other)
+    engine.search("ferry aground", mode="semantic")
+    assert other.queries == ["ferry aground"]

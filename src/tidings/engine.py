@@ -214,7 +214,7 @@ class Engine:
     def _saved_search_vector(self, query: str) -> np.ndarray | None:
         if not self.store.vector_count():
             return None
-        return self.model.embedder.embed_query(query)
+        return self.searcher.query_vector(query)
 
     ingest_articles = ingest_items
 

@@ -3,12 +3,18 @@ originals only; each hit lists the other outlets that published it."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from .models import Hit
 
 SEARCH_MODES = ("hybrid", "keyword", "semantic")
 MAX_LIMIT = 1000
+# query vectors kept (a search page's next page, a popular query, a saved search asks the
+# model again only when the text is new: the model is most of a semantic query's time)
+QUERY_VECTORS_KEPT = 512
 
 
 def check_limit(limit: int | None, default: int) -> int:
@@ -24,6 +30,25 @@ class Searcher:
         self.vectors = vectors  # index.keeper.VectorKeeper
         self.model = model  # embed.binding.ModelBinding
         self.default_limit = default_limit
+        self._query_vectors: OrderedDict[str, tuple[object, np.ndarray]] = OrderedDict()
+        self._query_lock = threading.Lock()
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding by the current model, reused while that model is the
+        one bound (a re-embed with another model binds a new embedder)."""
+        embedder = self.model.embedder
+        with self._query_lock:
+            kept = self._query_vectors.get(query)
+            if kept is not None and kept[0] is embedder:
+                self._query_vectors.move_to_end(query)
+                return kept[1]
+        vector = embedder.embed_query(query)
+        with self._query_lock:
+            self._query_vectors[query] = (embedder, vector)
+            self._query_vectors.move_to_end(query)
+            while len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def search(self, query: str, mode: str = "hybrid", limit: int | None = None) -> list[Hit]:
         if mode not in SEARCH_MODES:
@@ -40,7 +65,7 @@ class Searcher:
             keyword = self.store.keyword_search(query, depth)
         if mode in ("semantic", "hybrid") and self.vectors.index is not None:
             self.model.check()  # another process may have re-embedded with another model
-            query_vector = self.model.embedder.embed_query(query)
+            query_vector = self.query_vector(query)
             semantic = self.vectors.search(query_vector, depth)
         if mode == "keyword":
             ranked = keyword
