@@ -146,3 +146,56 @@ def test_first_serve_prints_a_one_time_setup_link_and_sign_in_is_rate_limited(tm
         again.terminate()
         rest = again.communicate(timeout=30)[0]
     assert "setup?token=" not in first + rest  # an admin exists: no link
+
+
+def test_serve_with_two_workers_counts_each_visitor_once(tmp_path):
+    """`serve --workers 2`: two processes answer (each its own engine); a visitor whose
+    views land on both is counted once, and stopping the server writes every visit."""
+    from datetime import UTC, datetime
+
+    from tidings.models import Article
+    from tidings.store import SQLiteStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    store = SQLiteStore(data / "tidings.db")
+    with store.transaction() as tx:
+        article = store.insert_article(
+            tx, Article(url="https://news.example/a", title="Harbour reopens", text="Ships.",
+                        content_hash="h", published=datetime(2026, 11, 2, tzinfo=UTC)), "a")
+    store.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [*TIDINGS, "--data-dir", str(data), "serve", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TIDINGS_POLL_IN_SERVE": "false"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(base + "/help", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        workers = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "args="],
+                                 capture_output=True, text=True).stdout
+        assert sum("spawn_main" in line for line in workers.splitlines()) == 2, workers
+        for visitor in range(30):  # each view on a connection of its own: either worker
+            agent = f"Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 visitor-{visitor}"
+            for _ in range(2):
+                page = httpx.get(f"{base}/article/{article}", headers={"User-Agent": agent})
+                assert page.status_code == 200 and "Harbour reopens" in page.text
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+    store = SQLiteStore(data / "tidings.db")
+    try:
+        assert store.visit_counts([article], "1970-01-01T00")[article][0] == 30, out
+    finally:
+        store.close()

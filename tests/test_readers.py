@@ -417,3 +417,29 @@ def test_the_latest_list_is_read_again_after_any_process_writes(store, tmp_path)
     finally:
         other.close()
     assert [a.id for a in listing.latest(5)] == [second, first]
+
+
+def test_a_repeat_view_that_reached_another_process_counts_once(store, tmp_path):
+    # the workers of one `serve`: each its own counter and connection, one database
+    article = stored_article(store)
+    other = SQLiteStore(tmp_path / "readers.db")
+    now = [1_800_000_000.0]
+    first = VisitCounter(store, flush_seconds=3600, clock=lambda: now[0])
+    second = VisitCounter(other, flush_seconds=3600, clock=lambda: now[0])
+    try:
+        assert first.record(article, "203.0.113.9|Firefox")
+        now[0] += 60
+        assert second.record(article, "203.0.113.9|Firefox")  # new to this process
+        assert second.record(article, "198.51.100.4|Firefox")  # another visitor
+        first.flush()
+        second.flush()
+        assert store.visit_counts([article], "1970-01-01T00")[article][0] == 2
+        assert first.counts([article])[article][0] == 2 == second.counts([article])[article][0]
+        now[0] += 31 * 60  # past the window: the same visitor counts again
+        assert second.record(article, "203.0.113.9|Firefox")
+        second.flush()
+        assert store.visit_counts([article], "1970-01-01T00")[article][0] == 3
+    finally:
+        first.close()
+        second.close()
+        other.close()

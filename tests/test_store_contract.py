@@ -346,6 +346,22 @@ def test_visits_add_up_by_hour_and_in_total(store):
     assert store.generation() == committed_as
 
 
+def test_a_view_counts_once_per_visitor_and_window_for_every_process(store):
+    a, b = insert(store, article(1), article(2))
+    views = [("v1", a, 100.0), ("v1", a, 160.0), ("v1", b, 161.0), ("v2", a, 170.0)]
+    with store.transaction() as tx:
+        assert store.counted_views(tx, views, 1800.0) == [True, False, True, True]
+    with store.transaction() as tx:  # later, maybe from another process
+        assert store.counted_views(tx, [("v1", a, 1000.0), ("v1", a, 1901.0)], 1800.0) == [
+            False, True
+        ]
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        store.counted_views(tx, [("v3", a, 2000.0)], 1800.0)
+        raise RuntimeError("rolled back: not remembered")
+    with store.transaction() as tx:
+        assert store.counted_views(tx, [("v3", a, 2001.0)], 1800.0) == [True]
+
+
 def test_comments_threads_statuses_and_counts(store):
     from tidings.models import Comment
 

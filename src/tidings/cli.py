@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from typing import Any
@@ -424,21 +425,26 @@ def users_remove(ctx: click.Context, name: str) -> None:
 @main.command()
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes answering requests (default 1; one per core).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the reader site and the JSON API (OpenAPI docs at /docs). With no admin account
     yet, prints a one-time link that creates one."""
     import uvicorn
 
     from .api import create_app
+    from .api.workers import SETTINGS_ENV
 
-    settings = _settings(ctx, host=host, port=port)
-    engine = _engine(ctx, host=host, port=port)
+    settings = _settings(ctx, host=host, port=port, workers=workers)
+    engine = _engine(ctx, host=host, port=port, workers=workers)
     base = f"http://{settings.host}:{settings.port}"
-    engine.warm()
+    if settings.workers == 1:
+        engine.warm()
     polling = engine.start_polling() if settings.poll_in_serve else None
     click.echo(
         f"Tidings serving {engine.stats()['originals']} articles at {base}/  (API docs: /docs)"
+        + (f" with {settings.workers} worker processes" if settings.workers > 1 else "")
         + ("; polling subscribed feeds" if polling else "")
     )
     token = engine.readers.accounts.setup_token()  # None once an admin exists
@@ -446,9 +452,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         click.echo(f"No admin account yet. Create one (this link works once): "
                    f"{base}/setup?token={token}")
     try:
-        uvicorn.run(
-            create_app(engine), host=settings.host, port=settings.port, log_level="warning"
-        )
+        if settings.workers == 1:
+            uvicorn.run(
+                create_app(engine), host=settings.host, port=settings.port, log_level="warning"
+            )
+        else:  # this process polls; the workers, each with its own engine, answer
+            os.environ[SETTINGS_ENV] = json.dumps(settings.as_dict())
+            uvicorn.run(
+                "tidings.api.workers:worker_app", factory=True, workers=settings.workers,
+                host=settings.host, port=settings.port, log_level="warning",
+            )
     finally:
         if polling:
             polling.stop()

@@ -163,6 +163,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("host", str, "127.0.0.1", "Address `tidings serve` binds to."),
     Setting("port", int, 8000, "Port `tidings serve` listens on."),
+    Setting(
+        "workers",
+        int,
+        1,
+        "Processes `tidings serve` answers requests with (each its own engine and model on "
+        "the same database; the poller runs once, in the parent). One per core.",
+    ),
     Setting("site_title", str, "Tidings", "Name of the reader site, shown in every page header."),
     Setting(
         "comment_moderation",

@@ -13,22 +13,28 @@ from . import errors
 from .routes import articles, feeds, search, stats, stories
 
 
-@contextlib.asynccontextmanager
-async def _lifespan(app: FastAPI):
-    # What exists when serving starts (modules, the model's tensors' wrappers, the engine)
-    # lives as long as the server: moved out of the collector's reach, a full collection
-    # no longer walks it (that walk was a pause of up to 0.3 s under load)
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+def _lifespan(owns_engine: bool):
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # What exists when serving starts (modules, the model's tensors' wrappers, the
+        # engine) lives as long as the server: moved out of the collector's reach, a full
+        # collection no longer walks it (that walk was a pause of up to 0.3 s under load)
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()
+            if owns_engine:  # a worker process's own engine: buffered visits are written
+                app.state.engine.close()
+
+    return lifespan
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, owns_engine: bool = False) -> FastAPI:
+    """The app around `engine`; with `owns_engine` the app closes it when serving ends."""
     app = FastAPI(
-        lifespan=_lifespan,
+        lifespan=_lifespan(owns_engine),
         title="Tidings",
         version=__version__,
         description="Semantic news aggregator: de-duplicated articles, stories, related "

@@ -1,19 +1,25 @@
 """Honest visit counts. A visit is one page view of an article by a person: crawlers and
 prefetches are not counted, nor a repeat view by the same visitor within the dedupe window.
-A visitor is known by a keyed hash of (account) or (address, user agent) whose key is random
-per UTC day and lives only in memory: no address is ever stored, in clear or hashed.
+A visitor is known by a keyed hash of (account) or (address, user agent). The key is random
+per UTC day, kept in the database for that day only (every process serving the site — the
+workers of one `serve` — hashes alike), and a visitor's hash is kept only as long as the
+window: no address is ever stored in clear, and yesterday's hashes cannot be linked to
+today's or to anyone.
 
 Counted visits are buffered in memory and written in one transaction a second (a write per
-page view would serialise readers on the database's fsync); counts shown add what is still
-buffered, so they are exact at every moment. Reading a count never waits for a flush: each
-flushed batch is remembered with the generation its transaction committed as, and a read
-adds exactly the batches its own snapshot of the database does not contain yet."""
+page view would serialise readers on the database's fsync). Each process drops repeat views
+it saw itself at once; repeat views that reached another process are dropped when the batch
+is written, against the visitors every process has recorded. Counts shown add what is still
+buffered. Reading a count never waits for a flush: each flushed batch is remembered with the
+generation its transaction committed as, and a read adds exactly the batches its own
+snapshot of the database does not contain yet."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import threading
@@ -52,6 +58,7 @@ BOT_MARKERS = (
 )
 _BOT = re.compile("|".join(re.escape(m) for m in BOT_MARKERS))
 MAX_SEEN = 500_000  # remembered (visitor, article) pairs; the oldest go first past this
+KEY_META = "visit_key"  # "YYYY-MM-DD:<hex key>" of the current UTC day
 
 
 def is_person(user_agent: str | None, headers: Mapping[str, str]) -> bool:
@@ -82,36 +89,56 @@ class VisitCounter:
         self._lock = threading.Lock()  # the in-memory state
         self._flush_lock = threading.Lock()  # one flush at a time
         self._pending: dict[tuple[int, str], int] = {}
+        self._pending_views: list[tuple[str, int, float]] = []  # (visitor key, article, time)
+        self._key_lock = threading.Lock()
         # batches being written or written lately: [generation, visits, monotonic time
         # written (None while the transaction is open)]
         self._flushed: list[list] = []
         self._seen: dict[tuple[str, int], float] = {}
         self._day = ""
         self._day_key = b""
+        self._seen_day = ""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def _visitor_hash(self, visitor: str, now: float) -> str:
-        day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
-        if day != self._day:  # a new day: a new key, and yesterday's hashes mean nothing
-            self._day, self._day_key = day, secrets.token_bytes(32)
-            self._seen.clear()
-        return hmac.new(self._day_key, visitor.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    def _key(self, day: str) -> bytes:
+        """The day's hashing key, shared through the database by every process (the first
+        one to need it on a new day makes it)."""
+        with self._key_lock:
+            if day == self._day:
+                return self._day_key
+            stored = self.store.get_meta(KEY_META)
+            if not (stored and stored.startswith(day + ":")):
+                with self.store.transaction() as tx:
+                    stored = self.store.get_meta(KEY_META, tx)
+                    if not (stored and stored.startswith(day + ":")):
+                        stored = f"{day}:{secrets.token_hex(32)}"
+                        self.store.set_meta(tx, KEY_META, stored)
+            self._day, self._day_key = day, bytes.fromhex(stored.split(":", 1)[1])
+            return self._day_key
 
     def record(self, article_id: int, visitor: str) -> bool:
         """Count a view of `article_id` by `visitor` (an account key or address + user agent)
-        unless the same visitor was counted for it within the window. True when counted."""
+        unless the same visitor was counted for it within the window. True when counted
+        (by this process: a repeat view another process counted is dropped at the flush)."""
         now = self._clock()
-        with self._lock:
-            key = (self._visitor_hash(visitor, now), article_id)
-            last = self._seen.get(key)
+        day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+        key = self._key(day)  # not under self._lock: it may write, and a flush holds the
+        digest = hmac.new(key, visitor.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        with self._lock:  # database's write lock while it takes self._lock
+            if day != self._seen_day:  # a new day: yesterday's hashes mean nothing
+                self._seen_day = day
+                self._seen.clear()
+            seen_key = (digest, article_id)
+            last = self._seen.get(seen_key)
             if last is not None and now - last < self.window:
                 return False
             if len(self._seen) >= MAX_SEEN:
                 self._forget_old(now)
-            self._seen[key] = now
+            self._seen[seen_key] = now
             slot = (article_id, hour_key(datetime.fromtimestamp(now, UTC)))
             self._pending[slot] = self._pending.get(slot, 0) + 1
+            self._pending_views.append((digest, article_id, now))
         self._ensure_flusher()
         return True
 
@@ -136,25 +163,35 @@ class VisitCounter:
                 self.flush()
 
     def flush(self) -> None:
-        """Write the buffered visits (one transaction); on failure they stay buffered."""
+        """Write the buffered visits (one transaction): each view is checked against the
+        visitors every process recorded, so a repeat view that reached another process
+        counts once. On failure the views stay buffered."""
         with self._flush_lock:
             with self._lock:
+                if not self._pending_views:
+                    return
                 batch, self._pending = self._pending, {}
-            if not batch:
-                return
-            entry = None
+                views, self._pending_views = self._pending_views, []
+                # shown by every read until it is known which snapshots hold it
+                entry = [math.inf, batch, None]
+                self._flushed.append(entry)
             try:
                 with self.store.transaction() as tx:
-                    entry = [tx.generation, batch, None]
-                    with self._lock:  # from now on a read whose snapshot predates the
-                        self._flushed.append(entry)  # commit adds this batch itself
-                    self.store.add_visits(batch, tx)
+                    firsts = self.store.counted_views(tx, views, self.window)
+                    counted: dict[tuple[int, str], int] = {}
+                    for (_, article_id, at), first in zip(views, firsts, strict=True):
+                        if first:
+                            slot = (article_id, hour_key(datetime.fromtimestamp(at, UTC)))
+                            counted[slot] = counted.get(slot, 0) + 1
+                    with self._lock:  # a snapshot older than this commit lacks the batch
+                        entry[0], entry[1] = tx.generation, counted
+                    self.store.add_visits(counted, tx)
             except BaseException:
                 with self._lock:
-                    if entry is not None:
-                        self._flushed.remove(entry)
+                    self._flushed.remove(entry)
                     for slot, n in batch.items():
                         self._pending[slot] = self._pending.get(slot, 0) + n
+                    self._pending_views[:0] = views
                 raise
             now = time.monotonic()
             with self._lock:

@@ -389,6 +389,14 @@ class Store(abc.ABC):
         in `tx` when given, else in a transaction of their own."""
 
     @abc.abstractmethod
+    def counted_views(
+        self, tx: Transaction, views: Sequence[tuple[str, int, float]], window: float
+    ) -> list[bool]:
+        """For each view (visitor key, article id, unix time), in order: True when no view of
+        that article by that visitor was counted in the `window` seconds before it, by any
+        process — it is counted now and remembered. Memories older than the window go."""
+
+    @abc.abstractmethod
     def visit_counts(
         self, article_ids: Sequence[int], since_hour: str
     ) -> dict[int, tuple[int, int]]:

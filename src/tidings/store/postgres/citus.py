@@ -25,6 +25,7 @@ DISTRIBUTED: dict[str, str] = {
     "minhash_buckets": "article_id",
     "visits": "article_id",
     "visit_totals": "article_id",
+    "visit_seen": "article_id",
     "reader_marks": "article_id",
     "comments": "article_id",
     "stories": "id",
@@ -34,7 +35,7 @@ DISTRIBUTED: dict[str, str] = {
 }
 COLOCATION = {  # tables co-located with articles (hash of the article id)
     "articles", "embeddings", "removed_vectors", "minhash_buckets", "visits",
-    "visit_totals", "reader_marks", "comments", "saved_search_matches",
+    "visit_totals", "visit_seen", "reader_marks", "comments", "saved_search_matches",
 }
 STORY_COLOCATION = {"stories", "followed_stories"}  # hash of the story id
 REFERENCE = (

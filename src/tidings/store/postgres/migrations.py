@@ -275,6 +275,18 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX saved_search_matches_article ON saved_search_matches(article_id)",
         ],
     ),
+    (
+        "p005_visit_seen",
+        [
+            """CREATE TABLE visit_seen (
+                visitor TEXT NOT NULL,
+                article_id BIGINT NOT NULL,
+                seen DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (visitor, article_id)
+            )""",
+            "CREATE INDEX visit_seen_time ON visit_seen(seen)",
+        ],
+    ),
 ]
 
 

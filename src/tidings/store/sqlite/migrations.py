@@ -325,6 +325,20 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             ) WITHOUT ROWID""",
         ],
     ),
+    (
+        # the visitors seen lately, shared by every process counting visits (the workers of
+        # one `serve`): a keyed hash (the key is random per UTC day) and when it last counted
+        "m013_visit_seen",
+        [
+            """CREATE TABLE visit_seen (
+                visitor TEXT NOT NULL,
+                article_id INTEGER NOT NULL,
+                seen REAL NOT NULL,
+                PRIMARY KEY (visitor, article_id)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX visit_seen_time ON visit_seen(seen)",
+        ],
+    ),
 ]
 
 
