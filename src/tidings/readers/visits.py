@@ -1,10 +1,10 @@
 """Honest visit counts. A visit is one page view of an article by a person: crawlers and
 prefetches are not counted, nor a repeat view by the same visitor within the dedupe window.
 A visitor is known by a keyed hash of (account) or (address, user agent). The key is random
-per UTC day, kept in the database for that day only (every process serving the site — the
-workers of one `serve` — hashes alike), and a visitor's hash is kept only as long as the
-window: no address is ever stored in clear, and yesterday's hashes cannot be linked to
-today's or to anyone.
+per UTC day, kept in the database until the next day's first visit replaces it (every
+process serving the site — the workers of one `serve` — hashes alike); a visitor's hash is
+stored only for the dedupe window: no address is ever stored in clear, and a hash cannot
+be linked to anyone once its day's key is gone.
 
 Counted visits are buffered in memory and written in one transaction a second (a write per
 page view would serialise readers on the database's fsync). Each process drops repeat views
@@ -123,9 +123,11 @@ class VisitCounter:
         (by this process: a repeat view another process counted is dropped at the flush)."""
         now = self._clock()
         day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
-        key = self._key(day)  # not under self._lock: it may write, and a flush holds the
+        # the key before self._lock: getting it may write, and a flush holds the
+        # database's write lock while it takes self._lock
+        key = self._key(day)
         digest = hmac.new(key, visitor.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
-        with self._lock:  # database's write lock while it takes self._lock
+        with self._lock:
             if day != self._seen_day:  # a new day: yesterday's hashes mean nothing
                 self._seen_day = day
                 self._seen.clear()
