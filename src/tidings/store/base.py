@@ -388,13 +388,27 @@ class Store(abc.ABC):
         """Add counted visits keyed by (article id, UTC hour 'YYYY-MM-DDTHH'), atomically:
         in `tx` when given, else in a transaction of their own."""
 
-    @abc.abstractmethod
     def counted_views(
         self, tx: Transaction, views: Sequence[tuple[str, int, float]], window: float
     ) -> list[bool]:
         """For each view (visitor key, article id, unix time), in order: True when no view of
         that article by that visitor was counted in the `window` seconds before it, by any
         process — it is counted now and remembered. Memories older than the window go."""
+        firsts = [self.remember_view(tx, *view, window) for view in views]
+        if views:
+            self.forget_views(tx, max(at for _, _, at in views) - window)
+        return firsts
+
+    @abc.abstractmethod
+    def remember_view(
+        self, tx: Transaction, visitor: str, article_id: int, at: float, window: float
+    ) -> bool:
+        """Record the view unless the visitor's last counted view of the article is less
+        than `window` seconds older; True when recorded."""
+
+    @abc.abstractmethod
+    def forget_views(self, tx: Transaction, before: float) -> None:
+        """Drop the views recorded before unix time `before`."""
 
     @abc.abstractmethod
     def visit_counts(

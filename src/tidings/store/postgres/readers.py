@@ -204,22 +204,19 @@ class ReaderQueries:
                 (list(totals), list(totals.values())),
             )
 
-    def counted_views(
-        self, tx, views: Sequence[tuple[str, int, float]], window: float
-    ) -> list[bool]:
-        out = []
-        for visitor, article_id, at in views:
-            cursor = tx.conn.execute(
-                "INSERT INTO visit_seen (visitor, article_id, seen) VALUES (%s, %s, %s) "
-                "ON CONFLICT (visitor, article_id) DO UPDATE SET seen = excluded.seen "
-                "WHERE excluded.seen - visit_seen.seen >= %s",
-                (visitor, article_id, at, window),
-            )
-            out.append(cursor.rowcount == 1)
-        if views:
-            latest = max(at for _, _, at in views)
-            tx.conn.execute("DELETE FROM visit_seen WHERE seen < %s", (latest - window,))
-        return out
+    def remember_view(
+        self, tx, visitor: str, article_id: int, at: float, window: float
+    ) -> bool:
+        cursor = tx.conn.execute(
+            "INSERT INTO visit_seen (visitor, article_id, seen) VALUES (%s, %s, %s) "
+            "ON CONFLICT (visitor, article_id) DO UPDATE SET seen = excluded.seen "
+            "WHERE excluded.seen - visit_seen.seen >= %s",
+            (visitor, article_id, at, window),
+        )
+        return cursor.rowcount == 1
+
+    def forget_views(self, tx, before: float) -> None:
+        tx.conn.execute("DELETE FROM visit_seen WHERE seen < %s", (before,))
 
     def visit_counts(
         self, article_ids: Sequence[int], since_hour: str

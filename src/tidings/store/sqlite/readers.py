@@ -193,22 +193,19 @@ class ReaderQueries:
                 [(n, i) for i, n in totals.items()],
             )
 
-    def counted_views(
-        self, tx: SQLiteTransaction, views: Sequence[tuple[str, int, float]], window: float
-    ) -> list[bool]:
-        out = []
-        for visitor, article_id, at in views:
-            cursor = tx.conn.execute(
-                "INSERT INTO visit_seen (visitor, article_id, seen) VALUES (?, ?, ?) "
-                "ON CONFLICT(visitor, article_id) DO UPDATE SET seen = excluded.seen "
-                "WHERE excluded.seen - visit_seen.seen >= ?",
-                (visitor, article_id, at, window),
-            )
-            out.append(cursor.rowcount == 1)
-        if views:
-            latest = max(at for _, _, at in views)
-            tx.conn.execute("DELETE FROM visit_seen WHERE seen < ?", (latest - window,))
-        return out
+    def remember_view(
+        self, tx: SQLiteTransaction, visitor: str, article_id: int, at: float, window: float
+    ) -> bool:
+        cursor = tx.conn.execute(
+            "INSERT INTO visit_seen (visitor, article_id, seen) VALUES (?, ?, ?) "
+            "ON CONFLICT(visitor, article_id) DO UPDATE SET seen = excluded.seen "
+            "WHERE excluded.seen - visit_seen.seen >= ?",
+            (visitor, article_id, at, window),
+        )
+        return cursor.rowcount == 1
+
+    def forget_views(self, tx: SQLiteTransaction, before: float) -> None:
+        tx.conn.execute("DELETE FROM visit_seen WHERE seen < ?", (before,))
 
     def visit_counts(
         self, article_ids: Sequence[int], since_hour: str
