@@ -183,7 +183,7 @@ def test_serve_with_two_workers_counts_each_visitor_once(tmp_path):
                 pass
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
-        workers = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "args="],
+        workers = subprocess.run(["ps", "-ww", "--ppid", str(proc.pid), "-o", "args="],
                                  capture_output=True, text=True).stdout
         assert sum("spawn_main" in line for line in workers.splitlines()) == 2, workers
         for visitor in range(30):  # each view on a connection of its own: either worker
