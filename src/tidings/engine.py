@@ -55,7 +55,7 @@ class Engine:
         self.settings = s = settings or Settings.load()
         self.data_dir = s.data_path
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store: Store = open_store(s.database_url, self.data_dir)
+        self.store: Store = open_store(s.database_url, self.data_dir, s.database_read_urls)
         self._lock = threading.RLock()
         self.model = ModelBinding(self.store, s, embedder)
         self.vectors = open_vector_index(

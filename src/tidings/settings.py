@@ -31,6 +31,14 @@ SETTINGS: tuple[Setting, ...] = (
         "postgresql://… is PostgreSQL with pgvector (pip install 'tidings[postgres]').",
     ),
     Setting(
+        "database_read_urls",
+        str,
+        "",
+        "PostgreSQL only: comma-separated URLs of streaming read replicas of DATABASE_URL. "
+        "Reads go to a replica that has replayed this process's writes, else to the primary; "
+        "writes always go to the primary; a replica that fails is skipped (with a warning).",
+    ),
+    Setting(
         "model",
         str,
         "bundled:all-MiniLM-L6-v2",

@@ -1,9 +1,12 @@
 """PostgreSQL store (the server backend): a psycopg 3 connection pool, pgvector HNSW for
 vectors, tsvector + GIN for keywords. One module per entity, as in the SQLite store:
 articles (with copies, embeddings, dedupe buckets and the keyword index), stories, sources,
-readers, tokens, reader-app sync. psycopg is imported only when a PostgreSQL URL is opened."""
+readers, tokens, reader-app sync; reads may go to streaming replicas (`replicas`). psycopg is
+imported only when a PostgreSQL URL is opened."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from ..base import Store
 from .articles import ArticleQueries
@@ -35,6 +38,12 @@ class PostgresStore(
 
     searches_vectors = True
 
-    def __init__(self, url: str, vector_expansion: int = 100, pool_size: int = 8):
+    def __init__(
+        self,
+        url: str,
+        vector_expansion: int = 100,
+        pool_size: int = 8,
+        read_urls: Sequence[str] = (),
+    ):
         self.vector_expansion = vector_expansion
-        super().__init__(url, max_size=pool_size)
+        super().__init__(url, max_size=pool_size, read_urls=read_urls)

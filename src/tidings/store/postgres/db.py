@@ -1,6 +1,7 @@
 """PostgreSQL connections: a pool of autocommit connections for reads, one pooled connection
 per write transaction, the generation row that orders writers, LISTEN/NOTIFY, and the codecs
-for stored values (pgvector's binary format for vectors)."""
+for stored values (pgvector's binary format for vectors). With read replicas configured,
+reads are routed by `replicas.Replicas` (read-your-writes by generation; see there)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 from ...models import Article
 from ..base import SUMMARY_FIELDS, StoreError, Transaction
 from . import migrations
+from .replicas import Replicas
 
 ARTICLE_COLUMNS = (*SUMMARY_FIELDS[:10], "text", *SUMMARY_FIELDS[10:])
 SUMMARY_COLUMNS = ", ".join(SUMMARY_FIELDS)
@@ -132,7 +134,9 @@ class PostgresTransaction(Transaction):
 class Connections:
     """The connection half of the PostgreSQL store."""
 
-    def __init__(self, url: str, min_size: int = 1, max_size: int = 8):
+    def __init__(
+        self, url: str, min_size: int = 1, max_size: int = 8, read_urls: Sequence[str] = ()
+    ):
         psycopg, psycopg_pool = _psycopg()
         self.url = url
         self._local = threading.local()
@@ -143,6 +147,9 @@ class Connections:
                     conn.execute(
                         "SELECT typname, oid FROM pg_type WHERE typname IN ('vector', 'halfvec')"
                     ).fetchall()
+                )
+                opened_at = int(
+                    conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
                 )
         except psycopg.OperationalError as exc:
             raise StoreError(f"cannot open the PostgreSQL database: {exc}") from exc
@@ -164,6 +171,13 @@ class Connections:
         )
         self._listener = None
         self._listen_lock = threading.Lock()
+        # reads a replica may answer go there; a replica must have replayed at least what the
+        # primary held when this store was opened (the schema included)
+        self._replicas = (
+            Replicas(list(read_urls), max_size, configure, len(migrations.MIGRATIONS), opened_at)
+            if read_urls
+            else None
+        )
 
     @contextmanager
     def _conn(self, tx: PostgresTransaction | None = None) -> Iterator[Any]:
@@ -176,11 +190,26 @@ class Connections:
         if snapshot is not None:
             yield snapshot
             return
+        if self._replicas is not None:
+            with self._replicas.reading(self._pool) as conn:
+                yield conn
+            return
         with self._pool.connection() as conn:
             yield conn
 
     def _one(self, sql: str, args: Sequence[Any] = (), tx=None):
         with self._conn(tx) as conn:
+            return conn.execute(sql, args).fetchone()
+
+    def _one_confirmed(self, sql: str, args: Sequence[Any] = ()):
+        """One row, where "none" is asked again of the primary when a replica said it: the
+        lookups behind signing in, whose rows another process (another `serve` worker) may
+        have committed a moment ago."""
+        with self._conn() as conn:
+            row = conn.execute(sql, args).fetchone()
+            if row is not None or not getattr(conn, "on_replica", False):
+                return row
+        with self._pool.connection() as conn:
             return conn.execute(sql, args).fetchone()
 
     @contextmanager
@@ -189,14 +218,17 @@ class Connections:
         writer updates: the row lock orders writers (as SQLite's BEGIN IMMEDIATE does), so
         generations commit in order and a reader that saw generation N never later finds
         rows tagged N or lower appearing. Committing notifies listeners of the generation."""
-        with self._pool.connection() as conn, conn.transaction():
-            row = conn.execute(
-                "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation' "
-                "RETURNING value::bigint"
-            ).fetchone()
-            tx = PostgresTransaction(conn, int(row[0]) - 1)
-            yield tx
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(tx.generation)))
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                row = conn.execute(
+                    "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'generation' "
+                    "RETURNING value::bigint"
+                ).fetchone()
+                tx = PostgresTransaction(conn, int(row[0]) - 1)
+                yield tx
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(tx.generation)))
+            if self._replicas is not None:  # committed: this process's reads must see it
+                self._replicas.observe(tx.generation)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -204,6 +236,14 @@ class Connections:
         state of the database."""
         if getattr(self._local, "snapshot", None) is not None:
             yield
+            return
+        if self._replicas is not None:
+            with self._replicas.snapshot(self._pool) as conn:
+                self._local.snapshot = conn
+                try:
+                    yield
+                finally:
+                    self._local.snapshot = None
             return
         with self._pool.connection() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -219,6 +259,8 @@ class Connections:
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
+        if self._replicas is not None:
+            self._replicas.close()
         self._pool.close()
 
     # -- meta --------------------------------------------------------------------------
@@ -237,7 +279,15 @@ class Connections:
     def generation(self, tx: PostgresTransaction | None = None) -> int:
         if tx is not None:
             return tx.generation
-        return int(self.get_meta("generation") or 0)
+        generation = int(self.get_meta("generation") or 0)
+        if self._replicas is not None:  # read back: no later read of this process sees less
+            self._replicas.observe(generation)
+        return generation
+
+    def _primary_generation(self) -> int:
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- other processes' writes, pushed -----------------------------------------------
 
@@ -252,7 +302,9 @@ class Connections:
                 self._listener = psycopg.connect(self.url, autocommit=True)
                 self._listener.execute(f"LISTEN {CHANNEL}")
             conn = self._listener
-            latest = self.generation()  # after LISTEN: a commit from now on is notified
+            # after LISTEN: a commit from now on is notified (asked of the primary: a replica
+            # may not have replayed a commit made before the LISTEN)
+            latest = self._primary_generation()
             while latest <= after:
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -53,6 +53,7 @@ def _check_mark(mark: str) -> None:
 class ReaderQueries:
     _conn: Any
     _one: Any
+    _one_confirmed: Any
     transaction: Any
 
     # -- accounts ----------------------------------------------------------------------
@@ -67,7 +68,7 @@ class ReaderQueries:
             return int(row[0]) if row else None
 
     def account_credentials(self, name: str) -> tuple[Account, str] | None:
-        row = self._one(
+        row = self._one_confirmed(
             f"SELECT {_ACCOUNT_COLUMNS}, a.password_hash FROM accounts a "
             "WHERE lower(a.name) = lower(%s)",
             (name,),
@@ -112,7 +113,7 @@ class ReaderQueries:
             )
 
     def session(self, token_hash: str) -> tuple[Account, str, datetime] | None:
-        row = self._one(
+        row = self._one_confirmed(
             f"SELECT {_ACCOUNT_COLUMNS}, s.csrf, s.expires_at FROM sessions s JOIN accounts a "
             "ON a.id = s.account_id WHERE s.token_hash = %s",
             (token_hash,),

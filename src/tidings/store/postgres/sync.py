@@ -89,6 +89,7 @@ def _stream_where(account_id: int, q: StreamQuery) -> tuple[str, list[Any]]:
 class SyncQueries:
     _conn: Any
     _one: Any
+    _one_confirmed: Any
     transaction: Any
 
     # -- API passwords -----------------------------------------------------------------
@@ -104,7 +105,7 @@ class SyncQueries:
             )
 
     def api_credentials(self, name: str) -> tuple[Account, str] | None:
-        row = self._one(
+        row = self._one_confirmed(
             "SELECT a.id, a.name, a.role, a.created_at, p.password_hash FROM accounts a "
             "JOIN api_passwords p ON p.account_id = a.id WHERE lower(a.name) = lower(%s)",
             (name,),
@@ -112,7 +113,7 @@ class SyncQueries:
         return (_account(row), row[4]) if row else None
 
     def account_by_fever_key(self, fever_key: str) -> Account | None:
-        row = self._one(
+        row = self._one_confirmed(
             "SELECT a.id, a.name, a.role, a.created_at FROM accounts a "
             "JOIN api_passwords p ON p.account_id = a.id WHERE p.fever_key = %s",
             ((fever_key or "").strip().lower(),),

@@ -9,6 +9,7 @@ from .db import now, rows_as_dicts
 
 class TokenQueries:
     _conn: Any
+    _one_confirmed: Any
     transaction: Any
 
     def add_token(self, name: str, digest: str) -> bool:
@@ -21,11 +22,10 @@ class TokenQueries:
         return row is not None
 
     def token_by_digest(self, digest: str) -> dict[str, Any] | None:
-        with self._conn() as conn:
-            rows = rows_as_dicts(conn.execute(
-                "SELECT id, name, created_at FROM api_tokens WHERE digest = %s", (digest,)
-            ))
-        return rows[0] if rows else None
+        row = self._one_confirmed(
+            "SELECT id, name, created_at FROM api_tokens WHERE digest = %s", (digest,)
+        )
+        return dict(zip(("id", "name", "created_at"), row, strict=True)) if row else None
 
     def tokens(self) -> list[dict[str, Any]]:
         with self._conn() as conn:
