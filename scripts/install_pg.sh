@@ -114,6 +114,14 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
   log "initdb $DATA"
   as_pg "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 fi
+# streaming replication from 127.0.0.1 (the read-replica tests' pg_basebackup and standby);
+# initdb writes these lines today, an older or edited pg_hba.conf may lack them
+if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$DATA/pg_hba.conf"; then
+  log "allowing local replication in pg_hba.conf"
+  printf 'local   replication     all                                     trust\nhost    replication     all             127.0.0.1/32            trust\n' \
+    | as_pg tee -a "$DATA/pg_hba.conf" >/dev/null
+  if as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then as_pg "$PGBIN/pg_ctl" -D "$DATA" reload; fi
+fi
 if as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
   [ -f "$PG_BASE/port" ] && PG_PORT=$(cat "$PG_BASE/port")   # the port it was started on
   log "cluster already running on 127.0.0.1:$PG_PORT"
@@ -130,7 +138,11 @@ else
   log "starting postgres on 127.0.0.1:$PG_PORT"
   # 3>&- : the daemon must not inherit fd 3 (our real stdout), or URL=$(./install_pg.sh)
   # would block until the server exits.
+  # wal_level/max_wal_senders: the read-replica tests stream a hot standby from this cluster
+  # (PostgreSQL's defaults, said here so a changed default or a local postgresql.conf does
+  # not turn them off).
   opts="-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK"
+  opts="$opts -c wal_level=replica -c max_wal_senders=10"
   [ "$PG_DURABLE" = 1 ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start -o "$opts" </dev/null 3>&-
 fi

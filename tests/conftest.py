@@ -240,3 +240,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "!", f"PostgreSQL suite did not run ({len(skipped)} tests skipped, not passed): "
             f"{_postgres_missing[0]}", yellow=True, bold=True,
         )
+
+
+@pytest.fixture(scope="session")
+def postgres_replica():
+    """A streaming replica (hot standby) of the test server, made by `pg_basebackup -R` in a
+    temp dir and started on a free port; stopped and removed at the end of the session."""
+    server = _postgres_server()
+    from .pg_replica import StreamingReplica
+
+    replica = StreamingReplica(server)
+    try:
+        replica.create()
+        yield replica
+    finally:
+        replica.remove()
