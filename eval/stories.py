@@ -146,7 +146,8 @@ def main() -> None:
     precision, recall, f1 = bcubed(pred, gold)
     print(
         f"{args.dataset}: {len(gold)} articles, {len(set(gold))} true stories, "
-        f"{len(set(pred))} found; threshold {settings.story_threshold}, "
+        f"{len(set(pred))} found; threshold {settings.story_threshold} "
+        f"({settings.story_short_text_margin} lower for a headline alone), "
         f"name weight {settings.story_name_weight}, window {settings.story_window_days} days, "
         f"merge {settings.story_merge_threshold}"
         + ("" if args.by_day is None else f"; by day, seed {args.by_day}")

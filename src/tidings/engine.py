@@ -68,6 +68,7 @@ class Engine:
             s.story_name_weight,
             candidates=self._story_candidates,
             merge_threshold=s.story_merge_threshold,
+            short_text_margin=s.story_short_text_margin,
         )
         self.deduper = Deduper(self.store, s.near_duplicate_threshold)
         self.ingestor = Ingestor(

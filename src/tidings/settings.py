@@ -117,6 +117,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Weight of shared names (capitalised words) next to cosine similarity in clustering.",
     ),
     Setting(
+        "story_short_text_margin",
+        float,
+        0.09,
+        "How much lower the join threshold is for a headline alone (scaled down as the body "
+        "grows to 50 words): short texts' embeddings agree less.",
+    ),
+    Setting(
         "story_window_days", float, 30.0, "Only stories active within this many days are joined."
     ),
     Setting(

@@ -27,9 +27,12 @@ EXACT_LIMIT = 4096
 NEIGHBOURS = 64
 NAME_SCORED = 64  # stories whose names are compared with an article's, closest first
 MERGE_CHECKED = 4  # after a join: the runner-up stories checked for a merge
-# Full texts share far more words than headlines do, different events' included (two
-# evacuation reports read alike for paragraphs), so merging on full text asks for more:
-# the merge threshold is raised by this much for an article with a body
+# What a text says about its story depends on its length. Two headlines of one event share
+# few words and their embeddings are noisy (same-story headline pairs have a median cosine
+# near 0.45), so a headline joins a story at `short_text_margin` below the threshold; full
+# texts share far more words, different events' included (two evacuation reports read alike
+# for paragraphs), so merging on full text asks for FULL_TEXT_MERGE_MARGIN more. Both scale
+# with the body's length up to FULL_TEXT_WORDS words (a feed summary sits in between).
 FULL_TEXT_WORDS = 50
 FULL_TEXT_MERGE_MARGIN = 0.15
 _NAME = re.compile(r"\b[A-Z][\w'’-]{2,}")
@@ -79,9 +82,11 @@ class StoryClusterer:
         name_weight: float = 0.3,
         candidates: Candidates | None = None,
         merge_threshold: float = 0.0,
+        short_text_margin: float = 0.0,
     ):
         self.store = store
         self.threshold = threshold
+        self.short_text_margin = short_text_margin
         self.merge_threshold = merge_threshold
         self.window = window_days * DAY
         self.name_weight = name_weight
@@ -186,7 +191,8 @@ class StoryClusterer:
     # -- placing -----------------------------------------------------------------------
 
     def _best(
-        self, vector: np.ndarray, t: float, names: Counter[str], tx: Transaction
+        self, vector: np.ndarray, t: float, names: Counter[str], tx: Transaction,
+        threshold: float,
     ) -> tuple[int, float]:
         n = len(self.ids)
         empty = np.zeros(0, dtype=np.int64)
@@ -210,7 +216,7 @@ class StoryClusterer:
             # and of those only the closest by meaning (a story far down that list cannot
             # be lifted past the ones above it in practice, and scoring is per story)
             reachable = np.nonzero(
-                scores + self.name_weight * (1 - NAME_BASELINE) >= self.threshold
+                scores + self.name_weight * (1 - NAME_BASELINE) >= threshold
             )[0]
             if len(reachable) > NAME_SCORED:
                 top = np.argpartition(-scores[reachable], NAME_SCORED)[:NAME_SCORED]
@@ -223,13 +229,13 @@ class StoryClusterer:
         return active, scores
 
     def _merge_runners_up(
-        self, best: int, active: np.ndarray, scores: np.ndarray, full_text: bool, tx
+        self, best: int, active: np.ndarray, scores: np.ndarray, fullness: float, tx
     ) -> int:
         """Absorb the runner-up stories whose centroid is now close to story row `best`'s;
         returns the row of the story that holds them all."""
         if self.merge_threshold <= 0 or len(active) < 2:
             return best
-        needed = self.merge_threshold + (FULL_TEXT_MERGE_MARGIN if full_text else 0.0)
+        needed = self.merge_threshold + FULL_TEXT_MERGE_MARGIN * fullness
         order = np.argsort(-scores, kind="stable")[: MERGE_CHECKED + 1]
         for j in order:
             other = int(active[j])
@@ -267,9 +273,11 @@ class StoryClusterer:
         if t - self.window < self.loaded_from:
             self.prepare(tx, [t])
         names = salient_names(title, text)
-        active, scores = self._best(vector, t, names, tx)
+        fullness = _fullness(text)
+        threshold = self.threshold - self.short_text_margin * (1.0 - fullness)
+        active, scores = self._best(vector, t, names, tx, threshold)
         pick = int(np.argmax(scores)) if len(scores) else -1
-        if pick >= 0 and scores[pick] >= self.threshold:
+        if pick >= 0 and scores[pick] >= threshold:
             best = int(active[pick])
             self._sums[best] += vector
             self.sizes[best] += 1
@@ -281,8 +289,7 @@ class StoryClusterer:
                 self.labels[best] = title
                 self.label_time[best] = t
             self.norms[best] = max(float(np.linalg.norm(self._sums[best])), 1e-9)
-            full_text = len(text.split(None, FULL_TEXT_WORDS)) > FULL_TEXT_WORDS
-            best = self._merge_runners_up(best, active, scores, full_text, tx)
+            best = self._merge_runners_up(best, active, scores, fullness, tx)
         else:
             story_id = self.store.create_story(tx, title, when)
             self._put(
@@ -311,6 +318,11 @@ class StoryClusterer:
             ),
         )
         return story_id
+
+
+def _fullness(text: str) -> float:
+    """0 for a headline alone, rising with the body's words to 1 at FULL_TEXT_WORDS."""
+    return min(len(text.split(None, FULL_TEXT_WORDS)), FULL_TEXT_WORDS) / FULL_TEXT_WORDS
 
 
 def _name_overlap(a: Counter[str], b: Counter[str]) -> float:
