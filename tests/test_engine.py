@@ -314,3 +314,20 @@ def test_a_repeated_query_is_embedded_once_per_model(make_engine, embedder):
     engine.model.replace(other)
     engine.search("ferry aground", mode="semantic")
     assert other.queries == ["ferry aground"]
+
+
+def test_a_reopened_engine_searches_the_file_in_place_until_warmed(make_engine, tmp_path):
+    """A one-shot command reads the saved index file as a view (no copy of ~750 MB at a
+    million vectors); `warm()` — what a server calls before it answers — holds it in memory
+    and answers the same."""
+    engine = make_engine(tmp_path / "w")
+    engine.ingest_articles(sample_articles())
+    engine.close()
+    reopened = make_engine(tmp_path / "w")
+    some_id = next(iter(reopened.export()))["id"]
+    before = [h.article.id for h in reopened.related(some_id)]
+    index = reopened.vectors.index
+    assert index.viewed
+    reopened.warm()
+    assert not reopened.vectors.index.viewed
+    assert [h.article.id for h in reopened.related(some_id)] == before

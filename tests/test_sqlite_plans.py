@@ -36,3 +36,28 @@ def test_changes_since_a_generation_use_the_generation_indexes(tmp_path):
     assert full_scans == [], plans
     assert not any("INTEGER PRIMARY KEY (rowid>?)" in p for p in plans), plans
     store.close()
+
+
+def test_a_story_merge_touches_only_the_rows_it_changes(tmp_path):
+    """Absorbing a story re-points its articles and the stories it had absorbed: both must be
+    index lookups (a million-article archive has 300k stories; a scan per merge made story
+    assignment take 0.4 s at the 99th percentile)."""
+    store = SQLiteStore(tmp_path / "p.db")
+    when = datetime(2026, 11, 2, tzinfo=UTC)
+    with store.transaction() as tx:
+        a = store.create_story(tx, "a", when)
+        b = store.create_story(tx, "b", when)
+        statements: list[str] = []
+        tx.conn.set_trace_callback(statements.append)
+        try:
+            store.merge_story(tx, b, a)
+        finally:
+            tx.conn.set_trace_callback(None)
+        plans = []
+        for sql in statements:
+            if sql.lstrip().upper().startswith("UPDATE"):
+                plans.extend(row[3] for row in tx.conn.execute("EXPLAIN QUERY PLAN " + sql))
+    assert plans, "no UPDATE was traced"
+    full_scans = [p for p in plans if p.startswith("SCAN")]
+    assert full_scans == [], plans
+    store.close()

@@ -71,3 +71,23 @@ def test_without_a_margin_every_length_joins_at_the_threshold(tmp_path):
     assert place(store, c, 2, at_cosine(0.40), "") != first
     assert place(store, c, 3, at_cosine(0.46, axis=2), "") == first
     store.close()
+
+
+def test_loading_many_stories_grows_the_state_arrays_geometrically(tmp_path):
+    """Opening on a large archive loads every story of the window (30k at a million
+    articles) one by one: each array must grow by doubling, not by one row per story (which
+    copied every array once per story, quadratic in the window)."""
+    from tidings.store import StoryState
+
+    store = SQLiteStore(tmp_path / "s.db")
+    c = StoryClusterer(store, threshold=0.45, window_days=30, name_weight=0.0)
+    reallocations, last = 0, None
+    for i in range(3000):
+        c._put(StoryState(i + 1, f"s{i}", T0, T0, 1, at_cosine(1.0), {}, T0))
+        if c.first is not last:
+            reallocations, last = reallocations + 1, c.first
+    assert len(c.ids) == 3000
+    assert reallocations <= 12, reallocations
+    # and what was put is what is read
+    assert c.sizes[:3000].sum() == 3000 and c.first[2999] == T0.timestamp()
+    store.close()

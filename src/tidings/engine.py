@@ -320,7 +320,7 @@ class Engine:
         """Load what the first requests would otherwise wait for: the vector index (caught
         up with the database) and the embedding model. A server calls it before it answers;
         a model that cannot be loaded is logged, and searches report it when asked."""
-        self.vectors.sync()
+        self.vectors.warm()
         try:
             self.model.embedder.embed_query("warm up")
         except Exception as exc:  # noqa: BLE001 - reading pages needs no model

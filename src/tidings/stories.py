@@ -120,14 +120,18 @@ class StoryClusterer:
             grown = np.zeros((max(2 * len(self._sums), n), dim), dtype=np.float32)
             grown[: len(self._sums)] = self._sums
             self._sums = grown
-        extra = n - len(self.first)
-        if extra > 0:
-            pad = np.zeros(extra)
-            self.first = np.concatenate([self.first, pad])
-            self.last = np.concatenate([self.last, pad])
-            self.label_time = np.concatenate([self.label_time, pad])
-            self.sizes = np.concatenate([self.sizes, np.zeros(extra, dtype=np.int64)])
-            self.norms = np.concatenate([self.norms, np.zeros(extra, dtype=np.float32)])
+        if n > len(self.first):  # doubling: loading a window's stories one by one is linear
+            size = max(16, 2 * len(self.first), n)
+
+            def grown(a: np.ndarray) -> np.ndarray:
+                out = np.zeros(size, dtype=a.dtype)
+                out[: len(a)] = a
+                return out
+
+            self.first, self.last, self.label_time = (
+                grown(self.first), grown(self.last), grown(self.label_time)
+            )
+            self.sizes, self.norms = grown(self.sizes), grown(self.norms)
 
     def _put(self, state: StoryState) -> None:
         """Insert or replace one story's state."""

@@ -55,6 +55,9 @@ class DatabaseVectors:
         """Keyword and vector rankings fused in the database, in one statement."""
         return self.store.hybrid_search(query, vector, depth, limit, self.expansion)
 
+    def warm(self) -> None:
+        """Nothing to load: the database holds the index."""
+
     def keys(self) -> np.ndarray:
         return self.store.vector_ids()
 

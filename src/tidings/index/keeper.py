@@ -51,6 +51,14 @@ class VectorKeeper:
             if index is not None:
                 index.sync(self.store, tx)
 
+    def warm(self) -> None:
+        """Open the index, caught up, and hold it in memory (a server, before it answers)."""
+        with self._lock:
+            index = self.index
+            if index is not None:
+                index.sync(self.store)
+                index.load_into_memory()
+
     def committed(self, tx, added: list[tuple[int, np.ndarray]], removed: list[int]) -> None:
         """This process's transaction committed: apply its own vector changes."""
         with self._lock:

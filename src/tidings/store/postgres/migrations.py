@@ -287,6 +287,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX visit_seen_time ON visit_seen(seen)",
         ],
     ),
+    (
+        # a merge re-points the stories the absorbed one had absorbed: without an index that
+        # is a pass over every story (300k at a million articles) per merge
+        "p006_stories_merged_into",
+        [
+            "CREATE INDEX stories_merged_into ON stories(merged_into) "
+            "WHERE merged_into IS NOT NULL",
+        ],
+    ),
 ]
 
 
