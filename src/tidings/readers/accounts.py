@@ -11,7 +11,7 @@ import secrets
 
 from ..models import Account
 from .limits import RateLimited, RateLimiter
-from .passwords import DUMMY_HASH, check_password_rules, hash_password, verify_password
+from .passwords import check_password_rules, dummy_hash, hash_password, verify_password
 
 ROLES = ("admin", "reader")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -75,7 +75,7 @@ class Accounts:
         if wait:
             raise RateLimited("too many failed sign-ins; try again later", wait)
         found = self.store.account_credentials(name) if NAME.fullmatch(name or "") else None
-        stored = found[1] if found else DUMMY_HASH
+        stored = found[1] if found else dummy_hash()
         ok = verify_password(password[:4096], stored)
         if found and ok:
             self._by_client.clear(client)

@@ -11,7 +11,7 @@ import secrets
 
 from ..models import Account
 from .limits import RateLimited, RateLimiter
-from .passwords import DUMMY_HASH, check_password_rules, hash_password, verify_password
+from .passwords import check_password_rules, dummy_hash, hash_password, verify_password
 
 SECRET_META = "sync_secret"
 T_TOKEN_LENGTH = 57  # as FreshRSS: some clients check the length
@@ -53,7 +53,7 @@ class ApiPasswords:
         if wait:
             raise RateLimited("too many failed sign-ins; try again later", wait)
         found = self.store.api_credentials(name) if name else None
-        ok = verify_password((password or "")[:4096], found[1] if found else DUMMY_HASH)
+        ok = verify_password((password or "")[:4096], found[1] if found else dummy_hash())
         if found and ok:
             self._by_client.clear(client)
             return found[0], self._auth_token(found[0], found[1])

@@ -4,6 +4,7 @@ cost can be raised later without breaking stored hashes."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -53,6 +54,9 @@ def check_password_rules(password: str) -> None:
         raise ValueError(f"a password has at most {MAX_LENGTH} characters")
 
 
-# a hash of nothing anyone knows: an unknown account name costs as much as a wrong password,
-# so response times do not tell which names exist
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of nothing anyone knows: an unknown account name costs as much as a wrong
+    password, so response times do not tell which names exist. Made on first use, not at
+    import (scrypt's 0.1–0.2 s would be paid by every CLI command)."""
+    return hash_password(secrets.token_urlsafe(16))
