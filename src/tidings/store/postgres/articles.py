@@ -31,6 +31,34 @@ KEYWORD_TEXT_CHARS = 200_000  # a tsvector holds at most 1 MB; the opening is wh
 RRF_K = 60  # reciprocal-rank fusion constant (index.hybrid uses the same)
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
+# pgvector builds an HNSW index fastest while the whole graph fits in maintenance_work_mem
+# (past that it warns and goes on far slower); a build is given what the graph needs, within
+# these bounds (the server's own setting is kept when it is larger)
+HNSW_BUILD_MEMORY_MIN_KB = 64 * 1024
+HNSW_BUILD_MEMORY_MAX_KB = 4 * 1024 * 1024
+
+
+def hnsw_build_memory_kb(vectors: int, dim: int, m: int = HNSW_M) -> int:
+    """maintenance_work_mem (kB) for building the halfvec HNSW graph of `vectors` vectors:
+    per element its halfvec (2 bytes a dimension) and item header, and up to 2·m neighbour
+    links on the ground layer and m above it (6-byte tuple ids), with a quarter to spare."""
+    per_element = 2 * dim + 64 + 3 * m * 6 + 32
+    need = int(vectors * per_element * 1.25 / 1024) + 1
+    return max(HNSW_BUILD_MEMORY_MIN_KB, min(HNSW_BUILD_MEMORY_MAX_KB, need))
+
+
+def size_hnsw_build(conn, dim: int) -> None:
+    """Raise this transaction's maintenance_work_mem to what building the index over the
+    table's vectors needs (the planner's row estimate: no pass over the table)."""
+    row = conn.execute(
+        "SELECT greatest(c.reltuples, 0)::bigint, "
+        "(SELECT setting::bigint FROM pg_settings WHERE name = 'maintenance_work_mem') "
+        "FROM pg_class c WHERE c.oid = 'embeddings'::regclass"
+    ).fetchone()
+    estimate, current_kb = (int(row[0]), int(row[1])) if row else (0, 0)
+    wanted = hnsw_build_memory_kb(estimate, dim)
+    if wanted > current_kb:
+        conn.execute(f"SET LOCAL maintenance_work_mem = '{wanted}kB'")
 _LATEST_KEY = "coalesce(published, fetched, created_at)"  # must match the articles_latest index
 
 _TSV = (
@@ -297,7 +325,9 @@ class ArticleQueries:
                 "AND tablename = 'embeddings' "
                 "AND indexname LIKE 'embeddings_hnsw_%%'"
             ).fetchall():
-                conn.execute(f'REINDEX INDEX "{name}"')
+                with conn.transaction():
+                    size_hnsw_build(conn, int(name.rsplit("_", 1)[1]))
+                    conn.execute(f'REINDEX INDEX "{name}"')
         return self.vector_count()
 
     # -- reads -------------------------------------------------------------------------

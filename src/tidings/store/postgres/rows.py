@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from .articles import size_hnsw_build
 from .db import rows_as_dicts
 
 _IDENTITY_TABLES = (
@@ -128,6 +129,7 @@ class RowQueries:
                 )
             row = conn.execute("SELECT vector_dims(vector) FROM embeddings LIMIT 1").fetchone()
             if row is not None:
-                conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                conn.execute("ANALYZE embeddings")  # the row estimate the build is sized by
+                size_hnsw_build(conn, int(row[0]))
                 self._vector_index(conn, int(row[0]))
         self.rebuild_keyword_index()
