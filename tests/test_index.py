@@ -52,7 +52,7 @@ def test_a_saved_index_is_searched_in_place_and_copied_only_to_change(tmp_path):
     first.add(np.arange(1, 31, dtype=np.uint64), vectors)
     first.generation = 3
     first.save()
-    opened = UsearchIndex(path, 8, expansion=64, warm=False)
+    opened = UsearchIndex(path, 8, expansion=64)
     assert opened.viewed and opened.generation == 3
     assert opened.search(vectors[7], 1, expansion=16)[0][0] == 8
     opened.remove([9999])  # nothing to remove: still the view

@@ -48,7 +48,6 @@ class UsearchIndex:
         dim: int,
         dtype: str = "f16",
         expansion: int = 256,
-        warm: bool = False,
     ):
         self.path = Path(path)
         self.state_path = self.path.with_name(self.path.name + ".json")
@@ -65,10 +64,10 @@ class UsearchIndex:
         # they touch. A view lives in the page cache, where the database's pages compete
         # with it (search latency then depends on what the cache still holds), and it is
         # immutable: the first change copies it into memory at once, and a server copies it
-        # before it answers (`load_into_memory`, from `Engine.warm`). Copying in a background
-        # thread (`warm`) is possible, but usearch holds the GIL while it copies (about a
-        # second at a million vectors), so every request or one-shot command would stall
-        # behind it: a CLI `related` at 1M took 1.1 s instead of 0.2 s.
+        # before it answers (`load_into_memory`, from `Engine.warm`). Not in a background
+        # thread: usearch holds the GIL while it copies (about a second at a million
+        # vectors), so every request or one-shot command would stall behind it (a CLI
+        # `related` at 1M took 1.1 s instead of 0.2 s).
         self.viewed = False
         with self._file_lock(fcntl.LOCK_SH):
             state = self._read_state()
@@ -81,27 +80,19 @@ class UsearchIndex:
         if self._index is None:
             self._index = self._new()
         self._index.expansion_search = expansion  # a search setting, not stored in the file
-        if self.viewed and warm:
-            threading.Thread(
-                target=self._warm, args=(self._index,), name="tidings-index-warm", daemon=True
-            ).start()
 
     def load_into_memory(self) -> None:
         """Copy a viewed file into memory now (a server, before its first request)."""
         with self._mutex:
-            if self.viewed:
-                self._warm(self._index)
-
-    def _warm(self, view) -> None:
-        try:
-            copy = view.copy()  # read-only on the view: searches go on meanwhile
-        except Exception as exc:  # the view stays; a change copies it then
-            log.warning("could not load vector index %s into memory: %s", self.path, exc)
-            return
-        copy.expansion_search = self.expansion
-        with self._mutex:
-            if self._index is view:  # not replaced or changed meanwhile
-                self._index, self.viewed = copy, False
+            if not self.viewed:
+                return
+            try:
+                copy = self._index.copy()
+            except Exception as exc:  # the view stays; a change copies it then
+                log.warning("could not load vector index %s into memory: %s", self.path, exc)
+                return
+            copy.expansion_search = self.expansion
+            self._index, self.viewed = copy, False
 
     # -- files -------------------------------------------------------------------------
 
