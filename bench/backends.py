@@ -67,14 +67,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--extras", type=int, default=1000)
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-searches", action="store_true",
+                        help="only the copy, open times, ingest and disk")
     args = parser.parse_args()
 
-    from scale import QueryModelEmbedder, measure_recall, percentile, sample_originals
-    from synth import SyntheticEmbedder
+    from scale import sample_originals
 
-    from tidings.embed.sentence_transformers import SentenceTransformerEmbedder
-    from tidings.engine import Engine
-    from tidings.settings import Settings
     from tidings.store import SQLiteStore
     from tidings.store.copy import copy_database
     from tidings.store.postgres import PostgresStore
@@ -101,48 +99,10 @@ def main() -> None:
     # -- searches, interleaved -------------------------------------------------------------
     rng = np.random.default_rng(7)
     sample = sample_originals(db, args.queries, rng)
-    documents = SyntheticEmbedder(seed=bulk["seed"])
-    model = SentenceTransformerEmbedder()
-    engines = {
-        "sqlite": Engine(Settings.load(env={}, data_dir=str(data)),
-                         embedder=QueryModelEmbedder(documents, model)),
-        "postgres": Engine(Settings.load(env={}, data_dir=str(pg_data),
-                                         database_url=args.postgres),
-                           embedder=QueryModelEmbedder(documents, model)),
-    }
-    for engine in engines.values():
-        engine.search("warm up the model", mode="semantic")
-        engine.related(sample[0][0], limit=10)
-    queries = [" ".join(t.split()[:3]) for _, t in sample]
-    calls = {
-        "hybrid": lambda e, n: e.search(queries[n], mode="hybrid", limit=10),
-        "keyword": lambda e, n: e.search(queries[n], mode="keyword", limit=10),
-        "semantic": lambda e, n: e.search(queries[n], mode="semantic", limit=10),
-        "related": lambda e, n: e.related(sample[n][0], limit=10),
-    }
-    times: dict[str, dict[str, list[float]]] = {k: {c: [] for c in calls} for k in engines}
-    names = list(engines)
-    for n in range(len(sample)):
-        for call, run in calls.items():
-            for name in names if n % 2 else names[::-1]:  # alternate who goes first
-                started = time.perf_counter()
-                run(engines[name], n)
-                times[name][call].append((time.perf_counter() - started) * 1000)
-    for name in engines:
-        out[name] = {
-            f"{call}_ms": {"n": len(v), "p50": round(percentile(v, 0.5), 2),
-                           "p99": round(percentile(v, 0.99), 2)}
-            for call, v in times[name].items()
-        }
-    out["search_ratio_pg_over_sqlite_p50"] = {
-        call: round(out["postgres"][f"{call}_ms"]["p50"] / out["sqlite"][f"{call}_ms"]["p50"], 2)
-        for call in calls
-    }
-    for name, engine in engines.items():
-        out[name]["recall"] = measure_recall(engine, db, min(args.queries, 200), rng)
-        out[name]["stats"] = engine.stats()
-        engine.close()
-    out["load_average_searches"] = os.getloadavg()
+    for name in ("sqlite", "postgres"):
+        out[name] = {}
+    if not args.skip_searches:
+        _searches(args, out, data, pg_data, db, bulk, sample, rng)
 
     # -- open time -------------------------------------------------------------------------
     for name, (where, url) in {"sqlite": (data, ""), "postgres": (pg_data, args.postgres)}.items():
@@ -154,7 +114,7 @@ def main() -> None:
 
     # -- ingest with 1 and 2 writer processes ----------------------------------------------
     if not args.skip_ingest:
-        runs = data / "backends-runs"
+        runs = data / "extras-runs"  # shared with at_scale.py: every run new articles
         run = int(runs.read_text()) if runs.exists() else 0
         for writers in (1, 2):
             runs.write_text(str(run + 1))  # both backends get the same new articles
@@ -173,6 +133,9 @@ def main() -> None:
                 results = [json.loads(p.communicate()[0]) for p in procs]
                 wall = time.perf_counter() - started
                 total = sum(r["articles"] for r in results)
+                if sum(r["new"] for r in results) < total:
+                    print(f"warning: {name}: some of run {run}'s articles were stored before; "
+                          "its rate is not an ingest rate", file=sys.stderr)
                 out[name][f"ingest_{writers}_writers"] = {
                     "articles": total, "new": sum(r["new"] for r in results),
                     "wall_s": round(wall, 1),
@@ -204,6 +167,59 @@ def main() -> None:
     out["postgres"]["hnsw_index_mib"] = {n: round(s / 2**20, 1) for n, s in hnsw}
     out["load_average_end"] = os.getloadavg()
     print(json.dumps(out, indent=1))
+
+
+def _searches(args, out, data, pg_data, db, bulk, sample, rng) -> None:
+    """Both engines answer the same queries in turn; then recall and stats."""
+    from scale import QueryModelEmbedder, measure_recall, percentile
+    from synth import SyntheticEmbedder
+
+    from tidings.embed.sentence_transformers import SentenceTransformerEmbedder
+    from tidings.engine import Engine
+    from tidings.settings import Settings
+
+    documents = SyntheticEmbedder(seed=bulk["seed"])
+    model = SentenceTransformerEmbedder()
+    engines = {
+        "sqlite": Engine(Settings.load(env={}, data_dir=str(data)),
+                         embedder=QueryModelEmbedder(documents, model)),
+        "postgres": Engine(Settings.load(env={}, data_dir=str(pg_data),
+                                         database_url=args.postgres),
+                           embedder=QueryModelEmbedder(documents, model)),
+    }
+    for engine in engines.values():
+        engine.search("warm up the model", mode="semantic")
+        engine.related(sample[0][0], limit=10)
+    queries = [" ".join(t.split()[:3]) for _, t in sample]
+    calls = {
+        "hybrid": lambda e, n: e.search(queries[n], mode="hybrid", limit=10),
+        "keyword": lambda e, n: e.search(queries[n], mode="keyword", limit=10),
+        "semantic": lambda e, n: e.search(queries[n], mode="semantic", limit=10),
+        "related": lambda e, n: e.related(sample[n][0], limit=10),
+    }
+    times: dict[str, dict[str, list[float]]] = {k: {c: [] for c in calls} for k in engines}
+    names = list(engines)
+    for n in range(len(sample)):
+        for call, run in calls.items():
+            for name in names if n % 2 else names[::-1]:  # alternate who goes first
+                started = time.perf_counter()
+                run(engines[name], n)
+                times[name][call].append((time.perf_counter() - started) * 1000)
+    for name in engines:
+        out[name] |= {
+            f"{call}_ms": {"n": len(v), "p50": round(percentile(v, 0.5), 2),
+                           "p99": round(percentile(v, 0.99), 2)}
+            for call, v in times[name].items()
+        }
+    out["search_ratio_pg_over_sqlite_p50"] = {
+        call: round(out["postgres"][f"{call}_ms"]["p50"] / out["sqlite"][f"{call}_ms"]["p50"], 2)
+        for call in calls
+    }
+    for name, engine in engines.items():
+        out[name]["recall"] = measure_recall(engine, db, min(args.queries, 200), rng)
+        out[name]["stats"] = engine.stats()
+        engine.close()
+    out["load_average_searches"] = os.getloadavg()
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ DAY = 86400.0
 VOCABULARY_SIZE = 40_000
 ZIPF_EXPONENT = 1.0
 MAX_STORY = 100
+RUN_STRIDE = 10_000_000  # extras of one run: their URL numbers start run × this apart
 STORY_SIZE_EXPONENT = 2.1  # P(size = k) ~ k^-2.1 on 1..100: 86% of stories have 1-3 originals
 COPY_SHARE = 0.106  # originals with syndicated copies; ~1.7 copies each: 15% of all articles
 EXACT_COPY_SHARE = 0.3  # copies with the very same text; the rest carry small edits
@@ -280,7 +281,7 @@ class Archive:
         for n, (pick, offset) in enumerate(zip(picks, offsets, strict=True)):
             s = int(stories[pick])
             ref = self.article(int(reference[pick]))
-            k = 1000 + run * count + n
+            k = 1000 + run * RUN_STRIDE + n  # runs never share a URL, whatever their counts
             out.append((self._original(s, k, self.end + timedelta(seconds=float(offset))), ref.url))
         return out
 

@@ -228,6 +228,40 @@ def test_keywords_are_stemmed_in_the_article_language(store):
     assert [i for i, _ in store.keyword_search("ferry", 5)] == [ids[1]]
 
 
+def test_once_analyzed_keyword_terms_are_chosen_by_estimate_without_reading_articles(
+    store, monkeypatch
+):
+    from tidings.store.postgres import articles
+
+    with store.transaction() as tx:
+        for n in range(1, 301):
+            store.insert_article(
+                tx, article(n, title=f"Common report {n}", text="common " * 20), f"k{n}", [],
+                unit(n),
+            )
+        rare = store.insert_article(
+            tx, article(400, title="Quillon breach", text="common quillon"), "k400", [],
+            unit(400),
+        )
+    store.close()  # a new connection sees the statistics ANALYZE is about to write
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        conn.execute("ANALYZE articles")
+    from tidings.store.postgres import PostgresStore
+
+    analyzed = PostgresStore(store.url)
+    try:
+        def no_counting(self, term):
+            raise AssertionError(f"counted the documents of {term!r}")
+
+        monkeypatch.setattr(articles.ArticleQueries, "_counted_documents", no_counting)
+        monkeypatch.setattr(articles, "POSTINGS_BUDGET", 50)
+        assert [i for i, _ in analyzed.keyword_search("common quillon", 50)] == [rare]
+        assert len(analyzed.keyword_search("common", 500)) == 301  # the rarest is kept
+        assert analyzed.keyword_search("the", 5) == []
+    finally:
+        analyzed.close()
+
+
 def test_titles_weigh_more_than_text(store):
     with store.transaction() as tx:
         in_text = store.insert_article(
