@@ -348,6 +348,9 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "WHERE merged_into IS NOT NULL",
         ],
     ),
+    # the story of any article without reading its row (rows hold the text: a lookup into
+    # a large archive is a page read of its own); ids only grow, so inserts append
+    ("m015_articles_story_of", ["CREATE INDEX articles_story_of ON articles(id, story_id)"]),
 ]
 
 
