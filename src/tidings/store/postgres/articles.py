@@ -3,7 +3,6 @@ index; the vector, keyword and hybrid searches the database answers itself."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import unicodedata
@@ -475,18 +474,20 @@ class ArticleQueries:
 
         out = {}
         with self._conn() as conn:
-            for term in terms:
-                (parsed,) = conn.execute(
-                    f"SELECT q::text FROM {_QUERY} AS k(q)", {"terms": _tsquery_terms([term])}
-                ).fetchone()
-                if not parsed:  # only stop words: matches nothing
+            parsed = conn.execute(
+                "SELECT (SELECT tidings_tsquery_or(to_tsquery(config, u.t)) "
+                "FROM keyword_configs)::text FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, i) "
+                "ORDER BY u.i",
+                ([_tsquery_terms([t]) for t in terms],),
+            ).fetchall()
+            for term, (query,) in zip(terms, parsed, strict=True):
+                if not query:  # only stop words: matches nothing
                     out[term] = 0
                     continue
                 (plan,) = conn.execute(
                     sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM articles WHERE tsv @@ {}")
-                    .format(sql.Literal(parsed) + sql.SQL("::tsquery"))
+                    .format(sql.Literal(query) + sql.SQL("::tsquery"))
                 ).fetchone()
-                plan = json.loads(plan) if isinstance(plan, str) else plan
                 out[term] = int(plan[0]["Plan"]["Plan Rows"])
         return out
 
