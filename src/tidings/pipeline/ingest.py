@@ -6,20 +6,27 @@ the write transaction. Inside it (`BEGIN IMMEDIATE`, one writer at a time across
 the derived state is first brought level with the database, the dedupe decisions are taken
 again if another process wrote since the first pass, and an URL another writer stored
 meanwhile counts as unchanged instead of failing the batch.
+
+Batches overlap: while one batch is written, the model embeds the next. The next batch's
+first dedupe pass is therefore taken before the batch ahead of it commits; its decisions
+are kept only if that batch shares none of the keys dedupe looks articles up by (URL keys,
+content hash, near-duplicate bands), else they are taken again inside the transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from .._failpoints import failpoint
-from ..dedupe import Decision, Deduper, NearDuplicateKey, content_hash
+from ..dedupe import Decision, Deduper, NearDuplicateKey, canonical_url, content_hash
 from ..models import Article, IngestResult, Page, Problem
 from ..store import Store, Transaction
 from ..stories import StoryClusterer
@@ -130,22 +137,42 @@ class Ingestor:
         batch_size: int = 32,
         result: IngestResult | None = None,
     ) -> IngestResult:
+        """Ingest in batches, the model embedding one batch while the batch before it is
+        written: a model runs outside the interpreter lock (torch, ONNX Runtime, a server),
+        so the write path's own time — dedupe lookups, the index, stories — is hidden
+        behind the model's instead of added to it."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         result = result or IngestResult()
-        batch: list[Page | Article] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) >= batch_size:
-                self.ingest_batch(batch, result, progress)
-                batch = []
-        if batch:
-            self.ingest_batch(batch, result, progress)
+        with ThreadPoolExecutor(1, thread_name_prefix="tidings-embed") as embedding:
+            written: _Written | None = None
+            waiting: tuple[_Prepared, Future] | None = None
+            for batch in _batches(items, batch_size):
+                prepared = self._prepare(batch, result, progress)
+                queued = None
+                if prepared is not None:
+                    queued = prepared, embedding.submit(
+                        self._embed, prepared.articles, prepared.decisions, {})
+                if waiting is not None:  # written while the model reads the next batch
+                    written = self._commit(*waiting, result, progress, written)
+                waiting = queued
+            if waiting is not None:
+                self._commit(*waiting, result, progress, written)
         return result
 
     def ingest_batch(
         self, items: list[Page | Article], result: IngestResult, progress: Progress | None
     ) -> None:
+        prepared = self._prepare(items, result, progress)
+        if prepared is not None:
+            vectors = self._embed(prepared.articles, prepared.decisions, {})
+            self._commit(prepared, vectors, result, progress, None)
+
+    def _prepare(
+        self, items: list[Page | Article], result: IngestResult, progress: Progress | None
+    ) -> _Prepared | None:
+        """Read the batch into articles and take a first dedupe decision, outside the
+        write transaction; None when nothing in it is new."""
         articles: list[Article] = []
         seen: set[str] = set()
         for item in items:
@@ -166,10 +193,24 @@ class Ingestor:
                 result.notes.append(Problem(item.url, f"stored partial from its feed: {reason}"))
             seen.add(item.url)
         if not articles:
-            return
+            return None
         first_look = self.store.generation()
-        decisions = self.deduper.classify_batch(articles)
-        vectors = self._embed(articles, decisions, {})
+        return _Prepared(articles, self.deduper.classify_batch(articles), first_look)
+
+    def _commit(
+        self,
+        prepared: _Prepared,
+        vectors: dict[int, np.ndarray] | Future,
+        result: IngestResult,
+        progress: Progress | None,
+        before: _Written | None,
+    ) -> _Written:
+        """Write one prepared batch in one transaction. `before` is this ingest's own
+        previous write: when it is the only one since the batch's first look and shares no
+        dedupe key with it, the first decisions still hold."""
+        articles, decisions = prepared.articles, prepared.decisions
+        if isinstance(vectors, Future):
+            vectors = vectors.result()
         # open / catch up the index before taking the write lock: only the changes of the
         # last moment are left to read inside it
         self.vectors.sync()
@@ -177,7 +218,8 @@ class Ingestor:
             try:
                 with self.store.transaction() as tx:
                     self.vectors.sync(tx)
-                    if tx.previous != first_look:  # another writer: decide again, in here
+                    if not _decisions_hold(prepared, tx, before):
+                        # another writer, or our own last batch: decide again, in here
                         decisions = self.deduper.classify_batch(articles, tx)
                         vectors = self._embed(articles, decisions, vectors)
                     if vectors:
@@ -206,6 +248,8 @@ class Ingestor:
                 result.duplicate += 1
             if progress:
                 progress(outcome, article.url)
+        keys = set().union(*(_dedupe_keys(a, d) for a, d in zip(articles, decisions, strict=True)))
+        return _Written(tx.previous, tx.generation, keys)
 
     def upgrade(self, pages: list[tuple[int, Page]]) -> dict[int, str | None]:
         """Replace partial articles by their now readable pages, in place (same id, story and
@@ -298,6 +342,53 @@ class Ingestor:
             stored_ids.append(article_id if article.duplicate_of is None else article.duplicate_of)
             outcomes.append("duplicate" if d.is_copy or d.replaces is not None else "new")
         return outcomes
+
+
+@dataclass
+class _Prepared:
+    articles: list[Article]
+    decisions: list[Decision]
+    first_look: int  # the generation the decisions were taken at
+
+
+@dataclass
+class _Written:
+    previous: int  # generations around the transaction
+    generation: int
+    keys: set[tuple[str, str]]  # the dedupe keys its articles can be found by
+
+
+def _batches(items: Iterable[Page | Article], size: int) -> Iterator[list[Page | Article]]:
+    batch: list[Page | Article] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _dedupe_keys(article: Article, d: Decision) -> set[tuple[str, str]]:
+    """What dedupe looks a stored article up by (Deduper._classify): its URL keys, its
+    content hash, its near-duplicate bands."""
+    keys = {("url", d.url_key), ("url", canonical_url(article.url)),
+            ("hash", article.content_hash or "")}
+    keys.update(("band", str(b)) for b in (d.near.buckets if d.near is not None else ()))
+    return keys
+
+
+def _decisions_hold(prepared: _Prepared, tx: Transaction, before: _Written | None) -> bool:
+    """Whether decisions taken at `prepared.first_look` still hold inside `tx`: nothing was
+    written since, or only `before` (this ingest's previous batch), which none of the
+    batch's articles could find as a candidate."""
+    if tx.previous == prepared.first_look:
+        return True
+    if before is None or (before.previous, before.generation) != (prepared.first_look,
+                                                                   tx.previous):
+        return False
+    return not any(_dedupe_keys(a, d) & before.keys
+                   for a, d in zip(prepared.articles, prepared.decisions, strict=True))
 
 
 def _when(article: Article) -> datetime:
