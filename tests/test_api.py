@@ -93,7 +93,8 @@ def test_responses_keep_their_field_names(api):
         client.get(f"/api/articles/{first['id']}/related").json(),
     ):
         assert hits and all(
-            set(h) == SUMMARY_KEYS | {"score", "same_story", "also_published_by"} for h in hits
+            set(h) == SUMMARY_KEYS | {"score", "same_story", "also_published_by", "shared"}
+            for h in hits
         )
         assert all(isinstance(h["score"], float) for h in hits)
     stories = client.get("/api/stories").json()

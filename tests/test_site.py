@@ -3,6 +3,7 @@ security headers, forms and their protections, readers' state, visit counts, com
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 
@@ -79,6 +80,9 @@ def test_article_page_credits_the_source_and_folds_copies(site):
     copies = {a.id for a in site.engine.store.copies([ferry])[ferry]}
     linked = {int(i) for i in re.findall(r'href="/article/(\d+)"', related)}
     assert linked and not linked & (copies | {ferry})  # related never lists its copies
+    naming = [h for h in site.engine.related(ferry, 6) if h.shared]
+    assert naming  # each says what it shares with the article, escaped as any text
+    assert html.escape(f"also mentions {', '.join(naming[0].shared)}") in related
     more = page.split('id="more"')[1].split('id="comments-title"')[0]
     assert re.findall(r'href="/article/(\d+)"', more)
     assert moved.status_code == 301 and moved.headers["location"] == f"/article/{ferry}"

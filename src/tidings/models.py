@@ -110,6 +110,7 @@ class Hit:
     score: float
     same_story: bool = False
     also_published_by: list[str] = field(default_factory=list)
+    shared: list[str] = field(default_factory=list)  # related: names both articles mention
 
     def to_dict(self) -> dict[str, Any]:
         data = self.article.to_dict()
@@ -119,6 +120,7 @@ class Hit:
             "score": round(self.score, 6),
             "same_story": self.same_story,
             "also_published_by": self.also_published_by,
+            "shared": self.shared,
         }
 
 

@@ -80,6 +80,11 @@ class Hit(ArticleSummary):
         description="Related results: in the story of the article asked about; search: false."
     )
     also_published_by: list[str] = Field(description="Outlets that published copies.")
+    shared: list[str] = Field(
+        description="Related results: names (people, places, organisations) both articles "
+        "mention in their headline and opening, most mentioned first (at most 3); "
+        "search: empty."
+    )
 
     @classmethod
     def of(cls, hit: models.Hit) -> Hit:
@@ -89,6 +94,7 @@ class Hit(ArticleSummary):
                 "score": round(hit.score, 6),
                 "same_story": hit.same_story,
                 "also_published_by": hit.also_published_by,
+                "shared": hit.shared,
             }
         )
 

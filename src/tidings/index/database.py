@@ -58,6 +58,9 @@ class DatabaseVectors:
     def warm(self) -> None:
         """Nothing to load: the database holds the index."""
 
+    def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        return self.store.embeddings(ids)
+
     def keys(self) -> np.ndarray:
         return self.store.vector_ids()
 

@@ -108,6 +108,10 @@ class VectorKeeper:
         index = self.index
         return index.search(vector, limit, expansion) if index is not None else []
 
+    def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        index = self.index
+        return index.vectors(ids) if index is not None else {}
+
     def loaded_size(self) -> int:
         """Vectors in the index as this process last saw it (no catching up: cheap enough
         to check on every request)."""

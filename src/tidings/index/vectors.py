@@ -240,6 +240,16 @@ class UsearchIndex:
             for key, dist in zip(matches.keys, matches.distances, strict=True)
         ]
 
+    def vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those ids that are in the index (as float32)."""
+        keys = np.asarray(list(ids), dtype=np.uint64)
+        if not len(keys):
+            return {}
+        with self._mutex:
+            found = self._index.get(keys)
+        return {int(k): np.asarray(v, dtype=np.float32)
+                for k, v in zip(keys, found, strict=True) if v is not None}
+
     def keys(self) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
