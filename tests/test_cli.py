@@ -92,6 +92,8 @@ def test_search_related_stories_export(cli_db):
     related = json.loads(run(data, "related", str(hits[0]["id"]), "--json"))
     assert related[0]["url"] == "https://wire.example/ferry-2" and related[0]["same_story"]
     assert "https://feedhub.example/ferry" not in {r["url"] for r in related}
+    shown = run(data, "related", str(hits[0]["id"]))
+    assert related[0]["shared"] and f"also mentions: {', '.join(related[0]['shared'])}" in shown
     stories = json.loads(run(data, "stories", "--json"))
     assert sorted(s["size"] for s in stories) == [2, 2]
     rows = [json.loads(line) for line in run(data, "export", "--format", "jsonl").splitlines()]

@@ -169,6 +169,8 @@ def _print_hits(hits, as_json: bool) -> None:
         click.echo(f"{a.id:>6}  {hit.score:.3f}  {date}  {a.source or '':<22.22} {a.title}{mark}")
         if hit.also_published_by:
             click.echo(f"{'':>32}also published by: {', '.join(hit.also_published_by)}")
+        if hit.shared:
+            click.echo(f"{'':>32}also mentions: {', '.join(hit.shared)}")
 
 
 @main.command()
