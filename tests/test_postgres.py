@@ -406,7 +406,24 @@ def test_two_writer_processes_and_a_server_on_one_database(tmp_path, postgres_ur
         env={**__import__("os").environ, **env}, capture_output=True, timeout=300,
     )
     assert search.returncode == 0, search.stderr.decode()
-    assert json.loads(search.stdout)[0]["url"] == MARKERS["b"][0]
+    found = [h["url"] for h in json.loads(search.stdout)]
+    assert found == [MARKERS["b"][0]], exact_neighbours(postgres_url, MARKERS["b"][0])
+
+
+def exact_neighbours(postgres_url: str, url: str) -> str:
+    """For a failure message: the stored article at `url` and its exact nearest originals
+    (a sequential scan, not the HNSW index)."""
+    row = sql(postgres_url, "SELECT id, duplicate_of, story_id FROM articles WHERE url = %s",
+              (url,))
+    nearest = sql(
+        postgres_url,
+        "SELECT a.url, round((e.vector <=> m.vector)::numeric, 3) FROM embeddings e "
+        "JOIN articles a ON a.id = e.article_id, "
+        "(SELECT e2.vector FROM embeddings e2 JOIN articles a2 ON a2.id = e2.article_id "
+        " WHERE a2.url = %s) AS m ORDER BY e.vector <=> m.vector LIMIT 3",
+        (url,),
+    )
+    return f"stored as (id, duplicate_of, story_id) {row}; exact nearest {nearest}"
 
 
 # -- the Citus layout (checked against Citus's rules; Citus itself is not installable here) --
