@@ -48,50 +48,48 @@ class Related:
             return []
         pool = max(MIN_POOL, POOL * limit) + 1
         found = [(i, s) for i, s in self.vectors.search(vector, pool) if i != original_id]
-        candidates = hits(self.store, found)
+        summaries = self.store.articles([i for i, _ in found], text=False)
+        candidates = [Hit(summaries[i], score) for i, score in found
+                      if i in summaries and summaries[i].duplicate_of is None]
         chosen = diverse(candidates, self.vectors.vectors([h.article.id for h in candidates]),
                          limit)
+        # only what is shown is read in full: its copies' outlets and its opening (names)
+        out = hits(self.store, [(h.article.id, h.score) for h in chosen], text=True)
         names = salient_names(original.title, original.text)
-        texts = self.store.articles([h.article.id for h in chosen])  # the openings, for names
-        return [
-            Hit(
-                hit.article,
-                hit.score,
-                same_story=original.story_id is not None
-                and hit.article.story_id == original.story_id,
-                also_published_by=hit.also_published_by,
-                shared=shared_names(names, texts.get(hit.article.id, hit.article)),
-            )
-            for hit in chosen
-        ]
+        for hit in out:
+            hit.same_story = (original.story_id is not None
+                              and hit.article.story_id == original.story_id)
+            hit.shared = shared_names(names, hit.article)
+            hit.article.text = ""  # a related item is a summary
+        return out
 
 
 def diverse(candidates: list[Hit], vectors: dict[int, np.ndarray], limit: int) -> list[Hit]:
     """Up to `limit` candidates, greedily by maximal marginal relevance (see REDUNDANCY,
-    SAME_OUTLET); each keeps its own similarity as its score."""
-    left = list(candidates)
-    unit = {}
-    for i, v in vectors.items():
-        norm = float(np.linalg.norm(v))
-        unit[i] = v / norm if norm else v
+    SAME_OUTLET); each keeps its own similarity as its score. A candidate without a vector
+    is scored by its similarity and outlet alone."""
+    if not candidates:
+        return []
+    dim = len(next(iter(vectors.values()))) if vectors else 1
+    unit = np.zeros((len(candidates), dim), dtype=np.float32)
+    for row, hit in enumerate(candidates):
+        v = vectors.get(hit.article.id)
+        if v is not None and float(np.linalg.norm(v)):
+            unit[row] = v / np.linalg.norm(v)
+    score = np.array([h.score for h in candidates], dtype=np.float64)
+    outlets = [_outlet(h.article) for h in candidates]
+    closest = np.zeros(len(candidates))  # similarity to the closest chosen candidate
+    repeats = np.zeros(len(candidates))  # chosen candidates of the same outlet
+    open_ = np.ones(len(candidates), dtype=bool)
     chosen: list[Hit] = []
-    chosen_vectors: list[np.ndarray] = []
-    outlets: Counter[str] = Counter()
-    while left and len(chosen) < limit:
-        def value(hit: Hit) -> float:
-            v = unit.get(hit.article.id)
-            closest = 0.0
-            if v is not None and chosen_vectors:
-                closest = max(float(v @ c) for c in chosen_vectors)
-            repeats = outlets[_outlet(hit.article)] if _outlet(hit.article) else 0
-            return hit.score - REDUNDANCY * closest - SAME_OUTLET * repeats
-
-        best = max(left, key=value)  # the first of equals: deterministic
-        left.remove(best)
-        chosen.append(best)
-        if best.article.id in unit:
-            chosen_vectors.append(unit[best.article.id])
-        outlets[_outlet(best.article)] += 1
+    while open_.any() and len(chosen) < limit:
+        value = np.where(open_, score - REDUNDANCY * closest - SAME_OUTLET * repeats, -np.inf)
+        best = int(np.argmax(value))  # the first of equals: deterministic
+        open_[best] = False
+        chosen.append(candidates[best])
+        closest = np.maximum(closest, unit @ unit[best])
+        if outlets[best]:
+            repeats += np.array([o == outlets[best] for o in outlets])
     return chosen
 
 

@@ -115,10 +115,10 @@ def fuse(
     return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
-def hits(store, ranked: list[tuple[int, float]]) -> list[Hit]:
+def hits(store, ranked: list[tuple[int, float]], text: bool = False) -> list[Hit]:
     """Hits for ranked (id, score) pairs: originals only, with their copies' outlets."""
     ids = [i for i, _ in ranked]
-    articles = store.articles(ids, text=False)
+    articles = store.articles(ids, text=text)
     copies = store.copies(ids)
     out = []
     for article_id, score in ranked:
