@@ -85,8 +85,11 @@ def article(request: Request, article_id: Id):
         key = f"account:{who.account.id}" if who.account else f"{who.client}|{who.user_agent}"
         engine.readers.visits.record(original.id, key)
     total, today = engine.readers.visits.counts([original.id])[original.id]
-    related = engine.listing.related(original.id, 6)
     more = engine.listing.more_on_story(original)
+    # "More on this story" lists the story's latest reports; related lists what it does not
+    on_story = {a.id for a in more}
+    related = [h for h in engine.listing.related(original.id, 6 + len(on_story))
+               if h.article.id not in on_story][:6]
     story = engine.listing.story_header(original.story_id)
     listed = [original, *[h.article for h in related], *more]
     return render(
