@@ -8,6 +8,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -134,9 +135,19 @@ class Listing:
                 self._refreshing.discard(key)
         return value
 
-    def related(self, article_id: int, limit: int = 6) -> list[Hit]:
-        """Engine.related for an article page, reused for RELATED_SECONDS as long as the index
-        holds as many vectors (a popular article is not searched for on every view)."""
+    def related(
+        self, article_id: int, limit: int = 6, besides: Sequence[Article] = ()
+    ) -> list[Hit]:
+        """Engine.related for an article page, without the articles listed `besides` it
+        ("more on this story"); reused for RELATED_SECONDS as long as the index holds as
+        many vectors (a popular article is not searched for on every view)."""
+        shown = {a.id for a in besides}
+        found = self._related_cached(article_id, limit + len(shown))
+        if shown:
+            found = [h for h in found if h.article.id not in shown]
+        return found[:limit]
+
+    def _related_cached(self, article_id: int, limit: int) -> list[Hit]:
         now, size = time.monotonic(), self._index_size()
         key = (article_id, limit)
         with self._cache_lock:

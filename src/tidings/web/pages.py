@@ -86,10 +86,7 @@ def article(request: Request, article_id: Id):
         engine.readers.visits.record(original.id, key)
     total, today = engine.readers.visits.counts([original.id])[original.id]
     more = engine.listing.more_on_story(original)
-    # "More on this story" lists the story's latest reports; related lists what it does not
-    on_story = {a.id for a in more}
-    related = [h for h in engine.listing.related(original.id, 6 + len(on_story))
-               if h.article.id not in on_story][:6]
+    related = engine.listing.related(original.id, 6, besides=more)
     story = engine.listing.story_header(original.story_id)
     listed = [original, *[h.article for h in related], *more]
     return render(
