@@ -79,13 +79,14 @@ class Searcher:
 
     def _cosines(self, query_vector, keyword, semantic) -> dict[int, float]:
         """Cosine to the query of every candidate: the semantic list's own, and for keyword
-        hits the semantic search did not reach, from their stored embeddings."""
+        hits the semantic search did not reach, from their vectors in the index (in memory:
+        reading 50 embeddings from the database cost 7-10 ms at a million articles)."""
         cosines = dict(semantic)
         missing = [i for i, _ in keyword if i not in cosines]
         if missing:
             q = np.asarray(query_vector, dtype=np.float32)
             q = q / max(float(np.linalg.norm(q)), 1e-9)
-            for i, vector in self.store.embeddings(missing).items():
+            for i, vector in self.vectors.vectors(missing).items():
                 v = np.asarray(vector, dtype=np.float32)
                 cosines[i] = float(v @ q) / max(float(np.linalg.norm(v)), 1e-9)
         return cosines

@@ -59,6 +59,8 @@ def size_hnsw_build(conn, dim: int) -> None:
     wanted = hnsw_build_memory_kb(estimate, dim)
     if wanted > current_kb:
         conn.execute(f"SET LOCAL maintenance_work_mem = '{wanted}kB'")
+
+
 _LATEST_KEY = "coalesce(published, fetched, created_at)"  # must match the articles_latest index
 
 _TSV = (
@@ -71,9 +73,7 @@ TSV_OF_ROW = (
     f"setweight(to_tsvector(tidings_ts_config(language), left(text, {KEYWORD_TEXT_CHARS})), 'B')"
 )
 # a user's query, parsed in every configuration articles were indexed with
-_QUERY = (
-    "(SELECT tidings_tsquery_or(to_tsquery(config, %(terms)s)) FROM keyword_configs)"
-)
+_QUERY = "(SELECT tidings_tsquery_or(to_tsquery(config, %(terms)s)) FROM keyword_configs)"
 _RANK = "ts_rank(tsv, q, 1)"  # title (A) weighs more than text (B); longer texts a little less
 
 
@@ -251,13 +251,20 @@ class ArticleQueries:
             "site_name = %(site_name)s, image = %(image)s, content_hash = %(content_hash)s, "
             f"partial = false, tsv = {_TSV if original else 'NULL'} WHERE id = %(id)s",
             {
-                "title": article.title, "text": article.text,
-                "canonical_url": article.canonical_url, "author": article.author,
-                "published": utc(article.published), "modified": utc(article.modified),
-                "fetched": utc(article.fetched), "language": article.language,
-                "excerpt": article.excerpt, "site_name": article.site_name,
-                "image": article.image, "content_hash": article.content_hash,
-                "cfg": config, "id": article_id,
+                "title": article.title,
+                "text": article.text,
+                "canonical_url": article.canonical_url,
+                "author": article.author,
+                "published": utc(article.published),
+                "modified": utc(article.modified),
+                "fetched": utc(article.fetched),
+                "language": article.language,
+                "excerpt": article.excerpt,
+                "site_name": article.site_name,
+                "image": article.image,
+                "content_hash": article.content_hash,
+                "cfg": config,
+                "id": article_id,
             },
         )
         conn.execute("DELETE FROM minhash_buckets WHERE article_id = %s", (article_id,))
@@ -399,24 +406,27 @@ class ArticleQueries:
 
     # -- keyword search ----------------------------------------------------------------
 
-    def _keyword_terms(self, query: str) -> list[str]:
-        """The query's plain terms, rarest first while the documents holding them add up to
-        at most POSTINGS_BUDGET (the rarest is always kept), as in the SQLite store: ranking
-        every document that holds a common word costs a pass over most of the archive."""
+    def _keyword_terms(self, query: str) -> tuple[list[str], list[str]]:
+        """The query's plain terms: those whose documents are ranked, rarest first while
+        the documents holding them add up to at most POSTINGS_BUDGET (the rarest is always
+        kept), as in the SQLite store: ranking every document that holds a common word costs
+        a pass over most of the archive; and the rest, which count in the ranking of those
+        documents (ts_rank reads the document's own tsvector: no extra rows)."""
         # lower case, accents kept: the tsvector is stemmed in the article's language with
         # its accents, and a French stem of "election" is not the stem of "élection"
         words = _WORD.findall(unicodedata.normalize("NFC", query).lower())
         terms = list(dict.fromkeys(t for t in words if len(t) > 1 or t.isdigit()))
         if not terms:
-            return []
+            return [], []
         df = self._term_documents(terms)
-        chosen, used = [], 0
-        for term in sorted(terms, key=lambda t: df[t]):
-            if chosen and used + df[term] > POSTINGS_BUDGET:
+        ranked = sorted(terms, key=lambda t: df[t])
+        chosen, used = ranked[:1], df[ranked[0]]
+        for term in ranked[1:]:
+            if used + df[term] > POSTINGS_BUDGET:
                 break
             chosen.append(term)
             used += df[term]
-        return chosen
+        return chosen, ranked[len(chosen) :]
 
     def _term_documents(self, terms: list[str]) -> dict[str, int]:
         """Documents holding each term, as far as choosing terms needs (cached: a little
@@ -429,6 +439,7 @@ class ArticleQueries:
         moment = time.monotonic()
         if len(cache) > 50_000:
             cache.clear()
+        cap = POSTINGS_BUDGET + 1
         out, todo = {}, []
         for term in terms:
             hit = cache.get(term)
@@ -440,11 +451,17 @@ class ArticleQueries:
             counted = (
                 self._estimated_documents(todo)
                 if self._keyword_statistics(moment)
-                else {t: self._counted_documents(t) for t in todo}
+                else {t: self._counted_documents(t, cap) for t in todo}
             )
             for term, documents in counted.items():
                 cache[term] = (documents, moment)
                 out[term] = documents
+        if all(out[t] == cap for t in terms):
+            # every term over the budget, each counted only that far: count them in full
+            # to keep the rarest (an estimate is never exactly the cap by design)
+            for term in terms:
+                out[term] = self._counted_documents(term, None)
+                cache[term] = (out[term], moment)
         return out
 
     def _keyword_statistics(self, moment: float) -> bool:
@@ -459,11 +476,12 @@ class ArticleQueries:
             known = self._local.__dict__["keyword_statistics"] = (bool(row[0]), moment)
         return known[0]
 
-    def _counted_documents(self, term: str) -> int:
+    def _counted_documents(self, term: str, cap: int | None) -> int:
+        """Documents matching `term`, counted up to `cap` (None: all of them)."""
         row = self._one(
             f"SELECT count(*) FROM (SELECT 1 FROM articles, {_QUERY} AS k(q) "
             f"WHERE tsv @@ q LIMIT %(cap)s) AS found",
-            {"terms": _tsquery_terms([term]), "cap": POSTINGS_BUDGET + 1},
+            {"terms": _tsquery_terms([term]), "cap": cap},
         )
         return int(row[0])
 
@@ -485,8 +503,9 @@ class ArticleQueries:
                     out[term] = 0
                     continue
                 (plan,) = conn.execute(
-                    sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM articles WHERE tsv @@ {}")
-                    .format(sql.Literal(query) + sql.SQL("::tsquery"))
+                    sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM articles WHERE tsv @@ {}").format(
+                        sql.Literal(query) + sql.SQL("::tsquery")
+                    )
                 ).fetchone()
                 out[term] = int(plan[0]["Plan"]["Plan Rows"])
         return out
@@ -494,14 +513,20 @@ class ArticleQueries:
     def keyword_search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """tsvector ranking over originals; the query is reduced to plain terms (OR-ed), so
         user input can never be a tsquery syntax error."""
-        terms = self._keyword_terms(query)
+        terms, others = self._keyword_terms(query)
         if not terms or limit <= 0:
             return []
+        everything = _QUERY.replace("%(terms)s", "%(all)s")
         with self._conn() as conn:
             rows = conn.execute(
-                f"SELECT id, {_RANK} AS rank FROM articles, {_QUERY} AS k(q) "
+                f"SELECT id, ts_rank(tsv, a, 1) AS rank "
+                f"FROM articles, {_QUERY} AS k(q), {everything} AS e(a) "
                 "WHERE tsv @@ q ORDER BY rank DESC, id LIMIT %(limit)s",
-                {"terms": _tsquery_terms(terms), "limit": limit},
+                {
+                    "terms": _tsquery_terms(terms),
+                    "all": _tsquery_terms(terms + others),
+                    "limit": limit,
+                },
             ).fetchall()
         return [(row[0], float(row[1])) for row in rows]
 
@@ -533,12 +558,16 @@ class ArticleQueries:
         return [(int(i), 1.0 - float(d)) for i, d in rows]
 
     def hybrid_search(
-        self, query: str, vector: np.ndarray, depth: int, limit: int,
+        self,
+        query: str,
+        vector: np.ndarray,
+        depth: int,
+        limit: int,
         expansion: int | None = None,
     ) -> list[tuple[int, float]]:
         """Reciprocal-rank fusion of the keyword and the vector ranking in one statement:
         score = Σ 1 / (60 + rank), ties by id (as index.hybrid fuses them)."""
-        terms = self._keyword_terms(query)
+        terms, _ = self._keyword_terms(query)
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         dim = len(vector)
         keyword = (
@@ -620,11 +649,15 @@ class ArticleQueries:
         last = 0
         while True:
             with self._conn(tx) as conn:
-                rows = conn.cursor(binary=True).execute(
-                    f"SELECT article_id, vector FROM embeddings WHERE article_id > %s {where} "
-                    "ORDER BY article_id LIMIT %s",
-                    [last, *args, batch],
-                ).fetchall()
+                rows = (
+                    conn.cursor(binary=True)
+                    .execute(
+                        f"SELECT article_id, vector FROM embeddings WHERE article_id > %s {where} "
+                        "ORDER BY article_id LIMIT %s",
+                        [last, *args, batch],
+                    )
+                    .fetchall()
+                )
             if not rows:
                 return
             yield (
