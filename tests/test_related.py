@@ -5,33 +5,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from tidings.models import Article, Hit
-from tidings.related import diverse
+from tidings.related import Candidate, diverse
 
 from .test_engine import sample_articles
 
 
-def hit(n: int, score: float, source: str = "") -> Hit:
-    return Hit(Article(url=f"https://x.example/{n}", title=f"t{n}", source=source, id=n), score)
+def hit(n: int, score: float, source: str = "") -> Candidate:
+    return Candidate(n, score, source.strip().lower())
 
 
 def test_a_rewrite_of_a_chosen_report_gives_way_to_another_report():
     a, rewrite, other = hit(1, 0.90), hit(2, 0.89), hit(3, 0.70)
-    vectors = {1: np.array([1.0, 0.0, 0.0]), 2: np.array([0.99, 0.1, 0.0]),
-               3: np.array([0.0, 1.0, 0.0])}
+    vectors = {
+        1: np.array([1.0, 0.0, 0.0]),
+        2: np.array([0.99, 0.1, 0.0]),
+        3: np.array([0.0, 1.0, 0.0]),
+    }
     chosen = diverse([a, rewrite, other], vectors, 3)
-    assert [h.article.id for h in chosen] == [1, 3, 2]
-    assert [h.score for h in chosen] == [0.90, 0.70, 0.89]  # each keeps its own similarity
-    assert [h.article.id for h in diverse([a, rewrite, other], vectors, 2)] == [1, 3]
+    assert [c.id for c in chosen] == [1, 3, 2]
+    assert [c.score for c in chosen] == [0.90, 0.70, 0.89]  # each keeps its own similarity
+    assert [c.id for c in diverse([a, rewrite, other], vectors, 2)] == [1, 3]
 
 
 def test_a_second_article_of_one_outlet_gives_way_to_a_close_one_from_another():
     first, same, elsewhere = hit(1, 0.80, "Daily"), hit(2, 0.79, " daily "), hit(3, 0.78, "Post")
     vectors = {i: np.eye(3)[i - 1] for i in (1, 2, 3)}  # unrelated to each other
-    assert [h.article.id for h in diverse([first, same, elsewhere], vectors, 3)] == [1, 3, 2]
+    assert [c.id for c in diverse([first, same, elsewhere], vectors, 3)] == [1, 3, 2]
     # far enough apart, relevance still wins
     weaker = hit(3, 0.60, "Post")
-    assert [h.article.id for h in diverse([first, same, weaker], vectors, 3)] == [1, 2, 3]
+    assert [c.id for c in diverse([first, same, weaker], vectors, 3)] == [1, 2, 3]
 
 
 def test_related_articles_say_which_names_they_share(make_engine):

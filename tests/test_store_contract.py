@@ -275,6 +275,16 @@ def test_keyword_terms_over_the_budget_still_rank_the_documents_that_hold_them(s
     assert [i for i, _ in store.keyword_search("common quillon", 50)] == [both, alone]
 
 
+def test_sources_of_name_each_articles_source_and_original(store):
+    first, other = insert(store, article(1, source="Daily"), article(2, source=None))
+    copy = insert(store, article(3, duplicate_of=first), vectors=False)[0]
+    assert store.sources_of([first, other, copy, 999]) == {
+        first: ("Daily", None),
+        other: (None, None),
+        copy: ("Outlet 0", first),
+    }
+
+
 def test_a_merged_story_moves_its_articles_and_leads_to_the_other(store):
     with store.transaction() as tx:
         keep = store.create_story(tx, "Kept", T0)

@@ -5,6 +5,7 @@ with the article; those in the same story are marked."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,6 +21,12 @@ MIN_POOL = 20
 REDUNDANCY = 0.3
 SAME_OUTLET = 0.05
 SHARED_SHOWN = 3
+
+
+class Candidate(NamedTuple):
+    id: int
+    score: float  # similarity to the article
+    outlet: str  # normalised source name ("" when unknown)
 
 
 class Related:
@@ -48,23 +55,29 @@ class Related:
             return []
         pool = max(MIN_POOL, POOL * limit) + 1
         found = [(i, s) for i, s in self.vectors.search(vector, pool) if i != original_id]
-        summaries = self.store.articles([i for i, _ in found], text=False)
-        candidates = [Hit(summaries[i], score) for i, score in found
-                      if i in summaries and summaries[i].duplicate_of is None]
-        chosen = diverse(candidates, self.vectors.vectors([h.article.id for h in candidates]),
-                         limit)
+        # choosing needs each candidate's outlet only (a covering index, not 30 rows)
+        outlets = self.store.sources_of([i for i, _ in found])
+        candidates = [
+            Candidate(i, score, _outlet(outlets[i][0]))
+            for i, score in found
+            if i in outlets and outlets[i][1] is None
+        ]
+        chosen = diverse(candidates, self.vectors.vectors([c.id for c in candidates]), limit)
         # only what is shown is read in full: its copies' outlets and its opening (names)
-        out = hits(self.store, [(h.article.id, h.score) for h in chosen], text=True)
+        out = hits(self.store, [(c.id, c.score) for c in chosen], text=True)
         names = salient_names(original.title, original.text)
         for hit in out:
-            hit.same_story = (original.story_id is not None
-                              and hit.article.story_id == original.story_id)
+            hit.same_story = (
+                original.story_id is not None and hit.article.story_id == original.story_id
+            )
             hit.shared = shared_names(names, hit.article)
             hit.article.text = ""  # a related item is a summary
         return out
 
 
-def diverse(candidates: list[Hit], vectors: dict[int, np.ndarray], limit: int) -> list[Hit]:
+def diverse(
+    candidates: list[Candidate], vectors: dict[int, np.ndarray], limit: int
+) -> list[Candidate]:
     """Up to `limit` candidates, greedily by maximal marginal relevance (see REDUNDANCY,
     SAME_OUTLET); each keeps its own similarity as its score. A candidate without a vector
     is scored by its similarity and outlet alone."""
@@ -72,16 +85,16 @@ def diverse(candidates: list[Hit], vectors: dict[int, np.ndarray], limit: int) -
         return []
     dim = len(next(iter(vectors.values()))) if vectors else 1
     unit = np.zeros((len(candidates), dim), dtype=np.float32)
-    for row, hit in enumerate(candidates):
-        v = vectors.get(hit.article.id)
+    for row, candidate in enumerate(candidates):
+        v = vectors.get(candidate.id)
         if v is not None and float(np.linalg.norm(v)):
             unit[row] = v / np.linalg.norm(v)
-    score = np.array([h.score for h in candidates], dtype=np.float64)
-    outlets = [_outlet(h.article) for h in candidates]
+    score = np.array([c.score for c in candidates], dtype=np.float64)
+    outlets = [c.outlet for c in candidates]
     closest = np.zeros(len(candidates))  # similarity to the closest chosen candidate
     repeats = np.zeros(len(candidates))  # chosen candidates of the same outlet
     open_ = np.ones(len(candidates), dtype=bool)
-    chosen: list[Hit] = []
+    chosen: list[Candidate] = []
     while open_.any() and len(chosen) < limit:
         value = np.where(open_, score - REDUNDANCY * closest - SAME_OUTLET * repeats, -np.inf)
         best = int(np.argmax(value))  # the first of equals: deterministic
@@ -93,8 +106,8 @@ def diverse(candidates: list[Hit], vectors: dict[int, np.ndarray], limit: int) -
     return chosen
 
 
-def _outlet(article: Article) -> str:
-    return (article.source or "").strip().lower()
+def _outlet(source: str | None) -> str:
+    return (source or "").strip().lower()
 
 
 def shared_names(names: Counter[str], other: Article) -> list[str]:

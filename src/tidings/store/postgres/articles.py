@@ -404,6 +404,17 @@ class ArticleQueries:
             ).fetchall()
         return {row[0] for row in rows}
 
+    def sources_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str | None, int | None]]:
+        ids = valid_ids(article_ids)
+        if not ids:
+            return {}
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT id, source, duplicate_of FROM articles WHERE id = ANY(%s::bigint[])",
+                (ids,),
+            ).fetchall()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     # -- keyword search ----------------------------------------------------------------
 
     def _keyword_terms(self, query: str) -> tuple[list[str], list[str]]:

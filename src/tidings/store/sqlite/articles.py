@@ -267,11 +267,22 @@ class ArticleQueries:
             return set()
         rows = self._db(tx).execute(
             # the covering index, not the rows: the planner would take the rowid
-            f"SELECT DISTINCT story_id FROM articles INDEXED BY articles_story_of "
+            f"SELECT DISTINCT story_id FROM articles INDEXED BY articles_outline "
             f"WHERE id IN ({marks(ids)}) AND story_id IS NOT NULL",
             ids,
         )
         return {row[0] for row in rows}
+
+    def sources_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str | None, int | None]]:
+        ids = valid_ids(article_ids)
+        if not ids:
+            return {}
+        rows = self.reader.execute(
+            f"SELECT id, source, duplicate_of FROM articles INDEXED BY articles_outline "
+            f"WHERE id IN ({marks(ids)})",
+            ids,
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     def keyword_search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """FTS5 BM25 over originals; the query is reduced to plain terms (OR-ed) so user input

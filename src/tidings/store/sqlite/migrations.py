@@ -351,6 +351,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     # the story of any article without reading its row (rows hold the text: a lookup into
     # a large archive is a page read of its own); ids only grow, so inserts append
     ("m015_articles_story_of", ["CREATE INDEX articles_story_of ON articles(id, story_id)"]),
+    (
+        # the same, wider: related articles are chosen among 20-30 nearest neighbours by
+        # outlet, and copies left out, before any of their rows is read
+        "m016_articles_outline",
+        [
+            "CREATE INDEX articles_outline ON articles(id, story_id, duplicate_of, source)",
+            "DROP INDEX articles_story_of",
+        ],
+    ),
 ]
 
 
