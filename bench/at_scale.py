@@ -105,6 +105,7 @@ def main() -> None:
     titles = [t for _, t in sample]
     queries = [" ".join(t.split()[:3]) for t in titles]
     for mode in ("keyword", "semantic", "hybrid"):
+        engine.searcher._query_vectors.clear()  # each mode asks the model for its queries
         out[f"{mode}_ms"] = _summary(
             timed(lambda q, m=mode: engine.search(q, mode=m, limit=10), queries), percentile
         )
