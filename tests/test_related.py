@@ -36,6 +36,22 @@ def test_a_second_article_of_one_outlet_gives_way_to_a_close_one_from_another():
     assert [c.id for c in diverse([first, same, weaker], vectors, 3)] == [1, 2, 3]
 
 
+def test_a_report_from_a_year_before_gives_way_to_a_slightly_weaker_one_of_the_same_weeks():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    old = Candidate(1, 0.70, "a", now - timedelta(days=365))
+    recent = Candidate(2, 0.66, "b", now - timedelta(days=3))
+    vectors = {i: np.eye(2)[i - 1] for i in (1, 2)}
+    assert [c.id for c in diverse([old, recent], vectors, 2, at=now)] == [2, 1]
+    assert [c.id for c in diverse([old, recent], vectors, 2)] == [1, 2]  # no date: no say
+    # a much closer report still comes first, and a week apart changes nothing
+    closer = old._replace(score=0.80)
+    assert [c.id for c in diverse([closer, recent], vectors, 2, at=now)] == [1, 2]
+    last_week = old._replace(published=now - timedelta(days=7))
+    assert [c.id for c in diverse([last_week, recent], vectors, 2, at=now)] == [1, 2]
+
+
 def test_related_articles_say_which_names_they_share(make_engine):
     engine = make_engine()
     engine.ingest_articles(sample_articles())

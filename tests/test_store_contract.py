@@ -275,13 +275,13 @@ def test_keyword_terms_over_the_budget_still_rank_the_documents_that_hold_them(s
     assert [i for i, _ in store.keyword_search("common quillon", 50)] == [both, alone]
 
 
-def test_sources_of_name_each_articles_source_and_original(store):
+def test_sources_of_name_each_articles_source_original_and_date(store):
     first, other = insert(store, article(1, source="Daily"), article(2, source=None))
-    copy = insert(store, article(3, duplicate_of=first), vectors=False)[0]
+    copy = insert(store, article(3, duplicate_of=first, published=None), vectors=False)[0]
     assert store.sources_of([first, other, copy, 999]) == {
-        first: ("Daily", None),
-        other: (None, None),
-        copy: ("Outlet 0", first),
+        first: ("Daily", None, T0 + timedelta(hours=1)),
+        other: (None, None, T0 + timedelta(hours=2)),
+        copy: ("Outlet 0", first, None),
     }
 
 

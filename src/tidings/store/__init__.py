@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store, StoreError, StoryState, StreamItem, StreamQuery, Transaction
+from .base import Outline, Store, StoreError, StoryState, StreamItem, StreamQuery, Transaction
 from .sqlite import SQLiteStore
 
 __all__ = [
+    "Outline",
     "SQLiteStore",
     "Store",
     "StoreError",

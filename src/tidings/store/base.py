@@ -15,11 +15,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..models import Account, Article, Comment, Story
+
+
+class Outline(NamedTuple):
+    """An article's outlet, the original it copies (None for an original) and its date."""
+
+    source: str | None
+    duplicate_of: int | None
+    published: datetime | None
 
 
 class StoreError(RuntimeError):
@@ -247,8 +255,8 @@ class Store(abc.ABC):
         """The stories the given articles belong to."""
 
     @abc.abstractmethod
-    def sources_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str | None, int | None]]:
-        """Each stored article's (source, duplicate_of): what choosing among related
+    def sources_of(self, article_ids: Sequence[int]) -> dict[int, Outline]:
+        """Each stored article's source, original and date: what choosing among related
         candidates needs, read without the articles' rows where the backend can."""
 
     @abc.abstractmethod

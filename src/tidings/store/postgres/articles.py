@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...models import Article
+from ..base import Outline
 from .db import (
     ARTICLE_COLUMNS,
     SUMMARY_COLUMNS,
@@ -404,16 +405,17 @@ class ArticleQueries:
             ).fetchall()
         return {row[0] for row in rows}
 
-    def sources_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str | None, int | None]]:
+    def sources_of(self, article_ids: Sequence[int]) -> dict[int, Outline]:
         ids = valid_ids(article_ids)
         if not ids:
             return {}
         with self._conn() as conn:
             rows = conn.execute(
-                "SELECT id, source, duplicate_of FROM articles WHERE id = ANY(%s::bigint[])",
+                "SELECT id, source, duplicate_of, published FROM articles "
+                "WHERE id = ANY(%s::bigint[])",
                 (ids,),
             ).fetchall()
-        return {row[0]: (row[1], row[2]) for row in rows}
+        return {row[0]: Outline(row[1], row[2], row[3]) for row in rows}
 
     # -- keyword search ----------------------------------------------------------------
 

@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 
 from ...models import Article
-from ..base import SUMMARY_FIELDS
+from ..base import SUMMARY_FIELDS, Outline
 from .db import (
     ARTICLE_COLUMNS,
     SUMMARY_COLUMNS,
     SQLiteTransaction,
     blob_to_vector,
     bounded,
+    from_iso,
     marks,
     now_iso,
     row_to_article,
@@ -273,16 +274,16 @@ class ArticleQueries:
         )
         return {row[0] for row in rows}
 
-    def sources_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str | None, int | None]]:
+    def sources_of(self, article_ids: Sequence[int]) -> dict[int, Outline]:
         ids = valid_ids(article_ids)
         if not ids:
             return {}
         rows = self.reader.execute(
-            f"SELECT id, source, duplicate_of FROM articles INDEXED BY articles_outline "
-            f"WHERE id IN ({marks(ids)})",
+            f"SELECT id, source, duplicate_of, published FROM articles "
+            f"INDEXED BY articles_outline WHERE id IN ({marks(ids)})",
             ids,
         )
-        return {row[0]: (row[1], row[2]) for row in rows}
+        return {row[0]: Outline(row[1], row[2], from_iso(row[3])) for row in rows}
 
     def keyword_search(self, query: str, limit: int) -> list[tuple[int, float]]:
         """FTS5 BM25 over originals; the query is reduced to plain terms (OR-ed) so user input

@@ -353,10 +353,11 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("m015_articles_story_of", ["CREATE INDEX articles_story_of ON articles(id, story_id)"]),
     (
         # the same, wider: related articles are chosen among 20-30 nearest neighbours by
-        # outlet, and copies left out, before any of their rows is read
+        # outlet and date, and copies left out, before any of their rows is read
         "m016_articles_outline",
         [
-            "CREATE INDEX articles_outline ON articles(id, story_id, duplicate_of, source)",
+            "CREATE INDEX articles_outline "
+            "ON articles(id, story_id, duplicate_of, source, published)",
             "DROP INDEX articles_story_of",
         ],
     ),
