@@ -60,7 +60,26 @@ def test_related_articles_say_which_names_they_share(make_engine):
     found = engine.related(ferry, limit=3)
     by_url = {h.article.url: h for h in found}
     followup = by_url["https://wire.example/ferry-refloated"]
-    assert {"Selkie", "Skarra"} <= set(followup.shared)
+    # a name of several words is shown whole, not word by word
+    assert {"Selkie Dawn", "Skarra"} <= set(followup.shared)
+    assert "Selkie" not in followup.shared and "Dawn" not in followup.shared
     assert found[0] is followup  # the same event's follow-up comes first
     bank = by_url.get("https://wire.example/estova-rates")
     assert bank is None or bank.shared == []
+
+
+def test_shared_names_show_a_name_of_several_words_once_and_a_possessive_as_the_name():
+    from tidings.models import Article
+    from tidings.related import name_phrases, shared_names
+    from tidings.stories import salient_names
+
+    title = "The National Competition Board opens review of Greenmarket deal"
+    text = "Greenmarket's shareholders and the National Competition Board met in Varnholt."
+    other = Article(
+        url="https://x.example/o",
+        title="Greenmarket's bid",
+        text="The National Competition Board will rule on the Greenmarket bid.",
+    )
+    shared = shared_names(salient_names(title, text), other, name_phrases(title, text))
+    assert shared == ["National Competition Board", "Greenmarket"]
+    assert name_phrases(title, text)["National Competition Board"] == 2  # "The" dropped

@@ -4,6 +4,7 @@ with the article; those in the same story are marked."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime
 from typing import NamedTuple
@@ -12,7 +13,7 @@ import numpy as np
 
 from .models import Article, Hit
 from .search import check_limit, hits
-from .stories import salient_names
+from .stories import COMMON_CAPITALS, salient_names
 
 POOL = 3  # nearest neighbours looked at per related article shown (at least MIN_POOL)
 MIN_POOL = 20
@@ -79,11 +80,12 @@ class Related:
         # only what is shown is read in full: its copies' outlets and its opening (names)
         out = hits(self.store, [(c.id, c.score) for c in chosen], text=True)
         names = salient_names(original.title, original.text)
+        phrases = name_phrases(original.title, original.text)
         for hit in out:
             hit.same_story = (
                 original.story_id is not None and hit.article.story_id == original.story_id
             )
-            hit.shared = shared_names(names, hit.article)
+            hit.shared = shared_names(names, hit.article, phrases)
             hit.article.text = ""  # a related item is a summary
         return out
 
@@ -135,10 +137,42 @@ def _outlet(source: str | None) -> str:
     return (source or "").strip().lower()
 
 
-def shared_names(names: Counter[str], other: Article) -> list[str]:
+# a run of capitalised words ("Selkie Dawn", "Greenmarket Foods"): one name, shown as one
+_POSSESSIVE = re.compile(r"['’]s$")
+_PHRASE = re.compile(r"\b[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)+")
+
+
+def name_phrases(title: str, text: str, chars: int = 1500) -> Counter[str]:
+    """The multi-word names of the headline and the opening (runs of capitalised words,
+    without a leading "The", "After" … that only starts a sentence), with their counts."""
+    found: Counter[str] = Counter()
+    for line in (title, text[:chars]):
+        for match in _PHRASE.finditer(line):
+            words = match.group().split()
+            while words and words[0] in COMMON_CAPITALS:
+                words.pop(0)
+            if len(words) > 1:
+                found[" ".join(words)] += 1
+    return found
+
+
+def shared_names(
+    names: Counter[str], other: Article, phrases: Counter[str] | None = None
+) -> list[str]:
     """The names of `names` (an article's, with their counts) that `other` mentions in its
-    headline or opening, most mentioned first."""
-    theirs = salient_names(other.title, other.text or other.excerpt or "")
-    both = [name for name in names if name in theirs]
-    both.sort(key=lambda name: (-names[name], name))
-    return both[:SHARED_SHOWN]
+    headline or opening, most mentioned first; a multi-word name of `phrases` that `other`
+    mentions as a whole is shown whole, instead of its words one by one."""
+    opening = other.text or other.excerpt or ""
+    theirs = salient_names(other.title, opening)
+    text = f"{other.title}\n{opening[:1500]}"
+    whole = [p for p in (phrases or {}) if re.search(rf"\b{re.escape(p)}\b", text)]
+    inside = {word for p in whole for word in p.split()}
+    both = [(name, names[name]) for name in names if name in theirs and name not in inside]
+    both += [(p, phrases[p]) for p in whole]
+    both.sort(key=lambda item: (-item[1], -item[0].count(" "), item[0]))
+    shown: list[str] = []
+    for name, _ in both:
+        bare = _POSSESSIVE.sub("", name)  # "Greenmarket's" is Greenmarket
+        if bare not in shown and (bare == name or bare not in inside):
+            shown.append(bare)
+    return shown[:SHARED_SHOWN]
