@@ -13,15 +13,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
 AXE_VERSION = "4.14.1"
 CACHE = REPO / ".cache"
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -37,19 +31,13 @@ def axe_source() -> str:
     if not target.exists():
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError(
-                "axe-core is needed for the accessibility scan: install npm "
-                "(apt-get install -y npm) or set AXE_CORE_JS to axe.min.js"
-            )
+            raise RuntimeError("axe-core is needed for the accessibility scan: install npm "
+                               "(apt-get install -y npm) or set AXE_CORE_JS to axe.min.js")
         work = CACHE / "npm-pack"
         work.mkdir(parents=True, exist_ok=True)
         out = subprocess.run(
-            [npm, "pack", f"axe-core@{AXE_VERSION}", "--silent"],
-            cwd=work,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            [npm, "pack", f"axe-core@{AXE_VERSION}", "--silent"], cwd=work, check=True,
+            capture_output=True, text=True, timeout=120,
         )
         with tarfile.open(work / out.stdout.strip().splitlines()[-1]) as tar:
             member = tar.extractfile("package/axe.min.js")
@@ -68,10 +56,8 @@ class Watch:
     dialogs: list[str] = field(default_factory=list)
 
     def attach(self, page) -> Watch:
-        page.on(
-            "console",
-            lambda m: m.type == "error" and self.console_errors.append(f"{page.url}: {m.text}"),
-        )
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(
+            f"{page.url}: {m.text}"))
         page.on("pageerror", lambda e: self.page_errors.append(f"{page.url}: {e}"))
 
         def dialog(d):

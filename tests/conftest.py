@@ -133,15 +133,10 @@ def site(tmp_path_factory, embedder):
 
     data = tmp_path_factory.mktemp("site")
     engine = Engine(
-        make_settings(
-            data,
-            comment_rate_limit=1000,
-            login_attempts=1000,
-            # the admin page subscribes to feeds served on 127.0.0.1
-            fetch_allow_private=True,
-            fetch_per_host_interval=0,
-            fetch_respect_robots=False,
-        ),
+        make_settings(data, comment_rate_limit=1000, login_attempts=1000,
+                      # the admin page subscribes to feeds served on 127.0.0.1
+                      fetch_allow_private=True, fetch_per_host_interval=0,
+                      fetch_respect_robots=False),
         embedder=embedder,
     )
     result = engine.ingest_items(demo_articles(SITE_EVENTS) + hostile_articles())
@@ -238,16 +233,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     yield
     if _postgres_missing:
         skipped = [
-            r
-            for r in terminalreporter.stats.get("skipped", [])
+            r for r in terminalreporter.stats.get("skipped", [])
             if "PostgreSQL suite did not run" in str(getattr(r, "longrepr", ""))
         ]
         terminalreporter.write_sep(
-            "!",
-            f"PostgreSQL suite did not run ({len(skipped)} tests skipped, not passed): "
-            f"{_postgres_missing[0]}",
-            yellow=True,
-            bold=True,
+            "!", f"PostgreSQL suite did not run ({len(skipped)} tests skipped, not passed): "
+            f"{_postgres_missing[0]}", yellow=True, bold=True,
         )
 
 

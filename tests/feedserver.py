@@ -100,6 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.wfile.write(route.body)
 
+
     def _dribble(self) -> None:
         # each read is quick, the whole response never ends
         try:
@@ -165,15 +166,9 @@ def rss(
 
 def harbour_site(srv: FeedServer) -> FeedServer:
     """A site whose front page announces its RSS feed ("Harbour Times", no entries)."""
-    srv.set(
-        "/feed.xml",
-        body=rss([], title="Harbour Times"),
-        headers={"Content-Type": "application/rss+xml"},
-    )
-    srv.set(
-        "/",
-        body=b'<html><head><link rel="alternate" type="application/rss+xml" '
-        b'href="/feed.xml"></head><body>site</body></html>',
-        headers={"Content-Type": "text/html"},
-    )
+    srv.set("/feed.xml", body=rss([], title="Harbour Times"),
+            headers={"Content-Type": "application/rss+xml"})
+    srv.set("/", body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+            b'href="/feed.xml"></head><body>site</body></html>',
+            headers={"Content-Type": "text/html"})
     return srv

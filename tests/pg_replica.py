@@ -94,13 +94,8 @@ class StreamingReplica:
 
     def _run(self, *args: str) -> None:
         done = subprocess.run(
-            [*self._as_owner, *args],
-            cwd=self.base,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=180,
+            [*self._as_owner, *args], cwd=self.base, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=180,
         )
         if done.returncode != 0:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
@@ -109,21 +104,9 @@ class StreamingReplica:
     def create(self) -> None:
         self.allow_replication()
         self._run(
-            str(self.bin / "pg_basebackup"),
-            "-h",
-            self.primary_host,
-            "-p",
-            str(self.primary_port),
-            "-U",
-            self.user,
-            "-D",
-            str(self.data),
-            "-R",
-            "-X",
-            "stream",
-            "-c",
-            "fast",
-            "--no-sync",
+            str(self.bin / "pg_basebackup"), "-h", self.primary_host, "-p",
+            str(self.primary_port), "-U", self.user, "-D", str(self.data), "-R",
+            "-X", "stream", "-c", "fast", "--no-sync",
         )
         self.start()
 
@@ -132,19 +115,8 @@ class StreamingReplica:
             f"-p {self.port} -c listen_addresses=127.0.0.1 "
             f"-c unix_socket_directories={self.socket_dir} -c hot_standby=on -c fsync=off"
         )
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-w",
-            "-t",
-            "60",
-            "start",
-            "-o",
-            options,
-        )
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                  "-w", "-t", "60", "start", "-o", options)
         self.wait_streaming()
 
     def stop(self, mode: str = "fast") -> None:

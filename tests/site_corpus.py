@@ -123,12 +123,7 @@ def hostile_link_articles() -> list[Article]:
     """The same records handed to the library directly, which stores a URL as given: the
     site must still never make them links."""
     return [
-        Article(
-            url=r["url"],
-            title=r["title"],
-            text=r["text"],
-            source=r["source"],
-            published=datetime.fromisoformat(r["published"]),
-        )
+        Article(url=r["url"], title=r["title"], text=r["text"], source=r["source"],
+                published=datetime.fromisoformat(r["published"]))
         for r in HOSTILE_LINKS
     ]

@@ -31,56 +31,38 @@ def add_articles(engine, n: int, start: int, feed_id: int | None = None, story_i
         ids = [store.insert_article(tx, a, a.url) for a in articles]
     if feed_id:
         store.record_entries(
-            feed_id,
-            [
-                {"url": a.url, "guid": a.url, "article_id": i}
-                for a, i in zip(articles, ids, strict=True)
-            ],
+            feed_id, [{"url": a.url, "guid": a.url, "article_id": i}
+                      for a, i in zip(articles, ids, strict=True)]
         )
     return ids
 
 
 def build(engine, originals: int = 3000) -> dict:
     store = engine.store
-    feed_a, _ = store.subscribe(
-        "https://a.example/feed.xml", "Alpha News", "World", "https://a.example/"
-    )
-    feed_b, _ = store.subscribe("https://b.example/rss", "Beta Daily", None, "https://b.example/")
+    feed_a, _ = store.subscribe("https://a.example/feed.xml", "Alpha News", "World",
+                                "https://a.example/")
+    feed_b, _ = store.subscribe("https://b.example/rss", "Beta Daily", None,
+                                "https://b.example/")
     with store.transaction() as tx:
         story = store.create_story(tx, "Ferry strike", T0)
     ids = add_articles(engine, originals - 20, 0, feed_a)
     story_ids = add_articles(engine, 20, originals - 20, feed_a, story_id=story)
     copies = [
-        Article(
-            url=f"https://b.example/copy/{i}",
-            title=f"Harbour report {i}",
-            text="same text",
-            source="Beta Daily",
-            content_hash=f"h{i}",
-            duplicate_of=ids[i],
-        )
+        Article(url=f"https://b.example/copy/{i}", title=f"Harbour report {i}",
+                text="same text", source="Beta Daily", content_hash=f"h{i}",
+                duplicate_of=ids[i])
         for i in range(5)
     ]
     with store.transaction() as tx:
         copy_ids = [store.insert_article(tx, c, c.url) for c in copies]
-    store.record_entries(
-        feed_b,
-        [
-            {"url": c.url, "guid": c.url, "article_id": i}
-            for c, i in zip(copies, copy_ids, strict=True)
-        ],
-    )
+    store.record_entries(feed_b, [{"url": c.url, "guid": c.url, "article_id": i}
+                                  for c, i in zip(copies, copy_ids, strict=True)])
     accounts = engine.readers.accounts
     admin = accounts.add("ada", "login password 1", admin=True)
     engine.readers.api_passwords.set(admin, PASSWORD)
     return {
-        "feed_a": feed_a,
-        "feed_b": feed_b,
-        "story": story,
-        "ids": ids + story_ids,
-        "story_ids": story_ids,
-        "copies": copy_ids,
-        "admin": admin,
+        "feed_a": feed_a, "feed_b": feed_b, "story": story, "ids": ids + story_ids,
+        "story_ids": story_ids, "copies": copy_ids, "admin": admin,
     }
 
 

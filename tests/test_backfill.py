@@ -25,13 +25,9 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{tit
 <body><nav><a href="/">Home</a> <a href="/world">World</a></nav><article><h1>{title}</h1>
 {paragraphs}</article><footer>© {site}</footer></body></html>"""
 
-INDEX_PAGE = (
-    """<!doctype html><html><head><title>Front page</title></head><body><ul>
-"""
-    + "".join(f'<li><a href="/story/{i}">Headline number {i}</a></li>' for i in range(40))
-    + """
+INDEX_PAGE = """<!doctype html><html><head><title>Front page</title></head><body><ul>
+""" + "".join(f'<li><a href="/story/{i}">Headline number {i}</a></li>' for i in range(40)) + """
 </ul></body></html>"""
-)
 
 
 def page(title: str, text: str, day: int, site: str = "Harbour Times") -> str:
@@ -63,22 +59,14 @@ def archive(tmp_path_factory):
     (root / "site-b" / "broken.html.gz").write_bytes(b"\x1f\x8bnot really gzip")
     write_warc(root / "site-b" / "crawl.warc.gz")  # 2 pages, 3 ignored records, 1 failure
     records = [
-        {
-            "url": "https://ledger.example/mortgages",
-            "title": "Mortgage pain as rates stay high",
-            "text": BANK_FOLLOWUP,
-            "published": "2026-11-05T09:00:00Z",
-            "source": "Valley Ledger",
-        },
-        {
-            "url": "https://wire.example/rates-copy",
-            "title": "Estova keeps rates on hold",
-            "text": BANK,
-            "published": "2026-11-04T10:00:00Z",
-            "source": "Wire",
-        },
+        {"url": "https://ledger.example/mortgages", "title": "Mortgage pain as rates stay high",
+         "text": BANK_FOLLOWUP, "published": "2026-11-05T09:00:00Z", "source": "Valley Ledger"},
+        {"url": "https://wire.example/rates-copy", "title": "Estova keeps rates on hold",
+         "text": BANK, "published": "2026-11-04T10:00:00Z", "source": "Wire"},
     ]
-    (root / "dump.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n{not json}\n")
+    (root / "dump.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records) + "\n{not json}\n"
+    )
     return root
 
 
@@ -91,10 +79,8 @@ def outcome(engine) -> dict:
     for a in articles:
         stories.setdefault(a.story_id, set()).add(a.url.rsplit("/", 1)[-1])
     return {
-        "copies": {
-            a.url.rsplit("/", 1)[-1]: url_of.get(a.duplicate_of, "").rsplit("/", 1)[-1]
-            for a in articles
-        },
+        "copies": {a.url.rsplit("/", 1)[-1]: url_of.get(a.duplicate_of, "").rsplit("/", 1)[-1]
+                   for a in articles},
         "stories": sorted(sorted(s) for s in stories.values()),
         "vectors": len(engine.vectors),
     }
@@ -116,15 +102,10 @@ def test_local_backfill_writes_what_ingest_writes(archive, make_engine, tmp_path
     assert (r.new, r.duplicate) == (6, 2)
     assert sorted(p.item.rsplit("/", 1)[-1] for p in r.skipped) == ["index.html"]
     assert sorted(p.reason.split(":")[0] for p in r.failed) == [
-        "corrupt gzip",
-        "invalid JSON",
-        "target URI is not an http(s) URL",
+        "corrupt gzip", "invalid JSON", "target URI is not an http(s) URL"
     ]
-    assert r.ignored == {
-        "WARC non-HTML responses": 1,
-        "WARC non-200 responses": 1,
-        "WARC revisit records": 1,
-    }
+    assert r.ignored == {"WARC non-HTML responses": 1, "WARC non-200 responses": 1,
+                         "WARC revisit records": 1}
     # the JSONL file, two runs of HTML files and the WARC file between them
     assert result.pages == 15 and result.shards == 4
     got = outcome(engine)
@@ -135,7 +116,8 @@ def test_local_backfill_writes_what_ingest_writes(archive, make_engine, tmp_path
     assert engine.search("ship aground", mode="semantic")[0].article.title.startswith("Ferry")
 
 
-def test_an_interrupted_backfill_resumes_where_it_stopped(archive, make_engine, tmp_path, ingested):
+def test_an_interrupted_backfill_resumes_where_it_stopped(archive, make_engine, tmp_path,
+                                                          ingested):
     data = tmp_path / "resumed"
     engine = make_engine(data)
     writes = []
@@ -146,9 +128,8 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(archive, make_engine, 
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_backfill(
-            engine, [str(archive)], "local", batch_size=2, progress=interrupt, html_per_shard=2
-        )
+        run_backfill(engine, [str(archive)], "local", batch_size=2, progress=interrupt,
+                     html_per_shard=2)
     stored = engine.stats()["originals"] + engine.stats()["duplicates"]
     assert 0 < stored < 8
     done_before = (data / "backfill.done").read_text().split()
@@ -170,9 +151,8 @@ def test_backfill_on_local_ray(archive, tmp_path, ingested, onnx_cache):  # noqa
     pytest.importorskip("ray.data")
     from tidings.engine import Engine
 
-    settings = make_settings(
-        tmp_path / "by-ray", embed_backend="onnx", embed_cache_dir=str(onnx_cache)
-    )
+    settings = make_settings(tmp_path / "by-ray", embed_backend="onnx",
+                             embed_cache_dir=str(onnx_cache))
     engine = Engine(settings)
     result = run_backfill(engine, [str(archive)], "ray", batch_size=4, html_per_shard=3)
     assert (result.ingest.new, result.ingest.duplicate) == (6, 2)

@@ -21,34 +21,22 @@ TIDINGS = [sys.executable, "-m", "tidings.cli"]
 
 def tidings(data, *args, stdin: str | None = None):
     return subprocess.run(
-        [*TIDINGS, "--data-dir", str(data), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        [*TIDINGS, "--data-dir", str(data), *args], input=stdin, capture_output=True,
+        text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
 
 
 def test_users_add_list_remove_from_scripts(tmp_path):
     data = tmp_path / "data"
-    added = tidings(
-        data,
-        "users",
-        "add",
-        "ada",
-        "--admin",
-        "--password-stdin",
-        stdin="a long password\nignored second line\n",
-    )
+    added = tidings(data, "users", "add", "ada", "--admin", "--password-stdin",
+                    stdin="a long password\nignored second line\n")
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "added admin ada"
     piped = tidings(data, "users", "add", "bob", stdin="bob's password\n")  # not a terminal
     assert piped.returncode == 0 and piped.stdout.strip() == "added reader bob"
     listed = tidings(data, "users", "list")
     assert [line.split()[:2] for line in listed.stdout.splitlines()] == [
-        ["ada", "admin"],
-        ["bob", "reader"],
+        ["ada", "admin"], ["bob", "reader"]
     ]
     again = tidings(data, "users", "add", "ADA", "--password-stdin", stdin="another one\n")
     assert again.returncode != 0 and "already exists" in again.stderr
@@ -79,10 +67,7 @@ def test_users_add_prompts_twice_on_a_terminal(tmp_path):
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [*TIDINGS, "--data-dir", str(data), "users", "add", "erin"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     os.close(slave)
@@ -112,9 +97,7 @@ def test_first_serve_prints_a_one_time_setup_link_and_sign_in_is_rate_limited(tm
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
         [*TIDINGS, "--data-dir", str(data), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     try:
@@ -134,22 +117,14 @@ def test_first_serve_prints_a_one_time_setup_link_and_sign_in_is_rate_limited(tm
         with SiteClient(base) as c:
             token = link.split("token=")[1]
             assert c.get(link).status_code == 200
-            done = c.submit(
-                link,
-                "/setup",
-                token=token,
-                name="root",
-                password="root password",
-                password2="root password",
-            )
+            done = c.submit(link, "/setup", token=token, name="root",
+                            password="root password", password2="root password")
             assert done.status_code == 303 and done.headers["location"] == "/admin"
             assert c.get("/admin").status_code == 200
         assert httpx.get(link).status_code == 404  # spent
         with SiteClient(base) as attacker:
-            codes = [
-                attacker.submit("/login", "/login", name="root", password=f"guess {n}").status_code
-                for n in range(5)
-            ]
+            codes = [attacker.submit("/login", "/login", name="root",
+                                     password=f"guess {n}").status_code for n in range(5)]
             assert codes == [401] * 5
             limited = attacker.submit("/login", "/login", name="root", password="root password")
             assert limited.status_code == 429 and "retry-after" in limited.headers
@@ -160,9 +135,7 @@ def test_first_serve_prints_a_one_time_setup_link_and_sign_in_is_rate_limited(tm
     assert listed.split()[:2] == ["root", "admin"]
     again = subprocess.Popen(
         [*TIDINGS, "--data-dir", str(data), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     try:
@@ -188,25 +161,15 @@ def test_serve_with_two_workers_counts_each_visitor_once(tmp_path):
     store = SQLiteStore(data / "tidings.db")
     with store.transaction() as tx:
         article = store.insert_article(
-            tx,
-            Article(
-                url="https://news.example/a",
-                title="Harbour reopens",
-                text="Ships.",
-                content_hash="h",
-                published=datetime(2026, 11, 2, tzinfo=UTC),
-            ),
-            "a",
-        )
+            tx, Article(url="https://news.example/a", title="Harbour reopens", text="Ships.",
+                        content_hash="h", published=datetime(2026, 11, 2, tzinfo=UTC)), "a")
     store.close()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
         [*TIDINGS, "--data-dir", str(data), "serve", "--port", str(port), "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "TIDINGS_POLL_IN_SERVE": "false"},
     )
     base = f"http://127.0.0.1:{port}"
@@ -220,9 +183,8 @@ def test_serve_with_two_workers_counts_each_visitor_once(tmp_path):
                 pass
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
-        workers = subprocess.run(
-            ["ps", "-ww", "--ppid", str(proc.pid), "-o", "args="], capture_output=True, text=True
-        ).stdout
+        workers = subprocess.run(["ps", "-ww", "--ppid", str(proc.pid), "-o", "args="],
+                                 capture_output=True, text=True).stdout
         assert sum("spawn_main" in line for line in workers.splitlines()) == 2, workers
         for visitor in range(30):  # each view on a connection of its own: either worker
             agent = f"Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 visitor-{visitor}"

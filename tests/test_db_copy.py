@@ -36,18 +36,10 @@ def archive(make_engine, tmp_path):
     store.add_comment(Comment(ids[0], "Bob", "Reply", "pending", parent_id=first), "k2")
     store.set_api_password(ada, "api-hash", "0123abcd")
     assert store.follow_story(ada, engine.stories()[0].id, True)
-    search = store.add_saved_search(
-        ada,
-        {
-            "name": "Ferries",
-            "query": "ferry",
-            "mode": "keyword",
-            "filters": {"category": "World"},
-            "webhook_url": "https://hooks.example/x",
-            "webhook_secret": "s3cret",
-            "checked_id": 0,
-        },
-    )
+    search = store.add_saved_search(ada, {
+        "name": "Ferries", "query": "ferry", "mode": "keyword", "filters": {"category": "World"},
+        "webhook_url": "https://hooks.example/x", "webhook_secret": "s3cret", "checked_id": 0,
+    })
     assert store.add_search_matches(search, [(ids[0], 0.75), (ids[1], 0.5)], ids[-1])
     engine.close()
     return tmp_path / "sqlite" / "tidings.db"
@@ -90,16 +82,14 @@ def test_an_archive_moves_to_postgres_and_back(archive, postgres_url, tmp_path, 
     assert pg_engine.store.api_credentials("ada")[1] == "api-hash"
     assert pg_engine.store.account_by_fever_key("0123ABCD").id == account.id
     assert pg_engine.store.followed_stories(account.id) == sqlite_engine.store.followed_stories(
-        account.id
-    )
+        account.id)
     assert pg_engine.store.saved_searches() == sqlite_engine.store.saved_searches()
     assert pg_engine.store.saved_searches()[0]["matches"] == 2
     # new rows get new ids after the copied ones
     new = pg_engine.store.add_account("Carol", "h", "reader")
     assert new == account.id + 1
-    later = pg_engine.store.add_saved_search(
-        account.id, {"name": "Banks", "query": "bank", "mode": "semantic"}
-    )
+    later = pg_engine.store.add_saved_search(account.id, {
+        "name": "Banks", "query": "bank", "mode": "semantic"})
     assert later == pg_engine.store.saved_searches()[0]["id"] + 1
     assert pg_engine.store.remove_saved_search(account.id, later)
 
@@ -144,7 +134,8 @@ def test_an_interrupted_copy_goes_on_where_it_stopped(archive, postgres_url, mon
         assert 0 < held < source.table_count(TABLES[2])
         monkeypatch.setattr(rows.RowQueries, "load_rows", load)
         seen: list[tuple[str, int, int]] = []
-        report = copy_database(source, target, batch=2, progress=lambda *a: seen.append(a))
+        report = copy_database(source, target, batch=2,
+                               progress=lambda *a: seen.append(a))
         assert report["articles"]["copied"] == source.table_count(TABLES[2]) - held
         assert report["articles"]["source"] == report["articles"]["target"]
         assert ("articles", held, 6) in seen  # the progress starts from what was there

@@ -46,13 +46,7 @@ def test_decomposed_hangul_is_the_same_text():
 
 def test_words_keep_plain_text_as_it_was():
     assert dedupe.words("The Doobie Brothers’ 50th tour — in 2020!") == [
-        "the",
-        "doobie",
-        "brothers",
-        "50th",
-        "tour",
-        "in",
-        "2020",
+        "the", "doobie", "brothers", "50th", "tour", "in", "2020",
     ]
 
 

@@ -130,10 +130,7 @@ def articles(first: int, count: int) -> list[Article]:
 
 def test_an_engine_on_a_server_loses_nothing_when_it_fails(tmp_path, server):
     settings = make_settings(
-        tmp_path,
-        embed_backend="openai",
-        embed_url=server.url,
-        model="news-embedder",
+        tmp_path, embed_backend="openai", embed_url=server.url, model="news-embedder",
         embed_retries=1,
     )
     with Engine(settings) as engine:

@@ -35,22 +35,15 @@ def data_root():
 # English, Portuguese and Korean pages, a cleveland.com story whose copies lose their curly
 # quotes to mojibake or ASCII, and one the original page shows only half of
 DEDUPE_SLICE = [
-    "aeb:04a6711c",
-    "aeb:05844573",
-    "aeb:06e5123e",
-    "aeb:0ec95c72",
-    "aeb:2f42ef1d",
-    "aeb:3252222e",
-    "aeb:35b15891",
-    "wcxb:0001",
+    "aeb:04a6711c", "aeb:05844573", "aeb:06e5123e", "aeb:0ec95c72", "aeb:2f42ef1d",
+    "aeb:3252222e", "aeb:35b15891", "wcxb:0001",
 ]
 
 
 def test_dedupe_gate_folds_every_copy_and_no_negative(embedder, data_root):
     dedupe = _harness("dedupe")
-    r = dedupe.run(
-        ids=DEDUPE_SLICE, copies_each=8, embedder=embedder, same_site=12, same_event=6, live=6
-    )
+    r = dedupe.run(ids=DEDUPE_SLICE, copies_each=8, embedder=embedder,
+                   same_site=12, same_event=6, live=6)
     assert r["stored"] == r["pages"], r["missing"]
     assert r["wrong"] == {}, [[(i.kind, i.url) for i in g] for g in r["bad_groups"]]
     assert r["precision"] == 1.0

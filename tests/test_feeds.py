@@ -31,11 +31,8 @@ OPML = b"""<?xml version="1.0"?>
 @pytest.fixture(scope="module")
 def server():
     srv = harbour_site(FeedServer())
-    srv.set(
-        "/blog/",
-        body=b"<html><body>no link here</body></html>",
-        headers={"Content-Type": "text/html"},
-    )
+    srv.set("/blog/", body=b"<html><body>no link here</body></html>",
+            headers={"Content-Type": "text/html"})
     srv.set("/blog/x", body=b"<html><body>nothing</body></html>")
     yield srv
     srv.stop()
@@ -75,9 +72,8 @@ def test_feeds_add_discovers_lists_and_removes(cli, server):
 
 
 def test_feeds_add_refuses_what_is_not_a_feed(cli, server):
-    server.set(
-        "/nothing/", body=b"<html><body>hi</body></html>", headers={"Content-Type": "text/html"}
-    )
+    server.set("/nothing/", body=b"<html><body>hi</body></html>",
+               headers={"Content-Type": "text/html"})
     bad = cli("feeds", "add", "ftp://x.example/feed", ok=False)
     assert bad.exit_code == 1 and "not an http(s) URL" in bad.output
     private = cli("feeds", "add", server.url("/feed.xml"), ok=False)
@@ -90,22 +86,17 @@ def test_opml_import_is_idempotent_and_round_trips(cli, tmp_path):
     path.write_bytes(OPML)
     first = json.loads(cli("feeds", "import", str(path), "--json").output)
     assert (first["added"], first["existing"]) == (3, 0)
-    assert first["failed"] == [
-        {"item": "javascript:alert(1)", "reason": "not an http(s) URL: 'javascript:alert(1)'"}
-    ]
+    assert first["failed"] == [{"item": "javascript:alert(1)",
+                                "reason": "not an http(s) URL: 'javascript:alert(1)'"}]
     second = json.loads(cli("feeds", "import", str(path), "--json").output)
     assert (second["added"], second["existing"]) == (0, 3)
     listed = {f["url"]: f["category"] for f in json.loads(cli("feeds", "list", "--json").output)}
-    assert listed == {
-        "https://meridian.example/rss.xml": "World",
-        "https://valley.example/rss": "Deep",
-        "https://loose.example/atom.xml": None,
-    }
+    assert listed == {"https://meridian.example/rss.xml": "World",
+                      "https://valley.example/rss": "Deep", "https://loose.example/atom.xml": None}
     exported = cli("feeds", "export").output
     assert exported.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">')
     assert {(o.url, o.category) for o in parse_opml_outlines(exported.encode())} == set(
-        listed.items()
-    )
+        listed.items())
     bad = tmp_path / "bad.opml"
     bad.write_bytes(b"<html><body/></html>")
     refused = cli("feeds", "import", str(bad), ok=False)
@@ -131,9 +122,8 @@ def test_token_names_are_checked(make_engine):
 
 
 def test_rest_feeds_need_a_token_to_write(make_engine, server):
-    engine = make_engine(
-        fetch_allow_private=True, fetch_per_host_interval=0.0, fetch_respect_robots=False
-    )
+    engine = make_engine(fetch_allow_private=True, fetch_per_host_interval=0.0,
+                         fetch_respect_robots=False)
     token = engine.readers.tokens.create("api")
     from tidings.api import create_app
 
@@ -163,7 +153,8 @@ def test_rest_feeds_need_a_token_to_write(make_engine, server):
     assert client.post("/api/feeds/opml", content=b"junk", headers=auth).status_code == 400
 
     assert client.delete(f"/api/feeds/{feed['id']}").status_code == 401
-    assert client.delete(f"/api/feeds/{feed['id']}", headers=auth).json() == {"removed": feed["id"]}
+    assert client.delete(f"/api/feeds/{feed['id']}", headers=auth).json() == {
+        "removed": feed["id"]}
     assert client.delete(f"/api/feeds/{feed['id']}", headers=auth).status_code == 404
     assert len(client.get("/api/feeds").json()) == 3
 
@@ -198,20 +189,8 @@ def test_serve_polls_in_the_background(tmp_path, server):
         port = sock.getsockname()[1]
     env = dict(os.environ, TIDINGS_FETCH_ALLOW_PRIVATE="true", TIDINGS_FETCH_RESPECT_ROBOTS="0")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tidings.cli",
-            "--data-dir",
-            str(data),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+        [sys.executable, "-m", "tidings.cli", "--data-dir", str(data), "serve", "--port",
+         str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     try:
         deadline, feed = time.monotonic() + 60, None

@@ -18,9 +18,8 @@ print("imported")
 
 
 def test_importing_the_cli_and_the_server_hashes_no_password():
-    done = subprocess.run(
-        [sys.executable, "-c", SNIPPET], capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", SNIPPET], capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr[-2000:] or done.stdout[-2000:]
     assert done.stdout.strip().endswith("imported")
 

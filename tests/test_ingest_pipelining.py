@@ -24,12 +24,8 @@ def story(n: int) -> Article:
         for _ in range(150)
     ]
     text = " ".join(words).capitalize() + "."
-    return art(
-        f"https://news{n}.example/{place}/{n}",
-        f"{place.title()} news {n}",
-        text,
-        when=WHEN + timedelta(hours=n),
-    )
+    return art(f"https://news{n}.example/{place}/{n}", f"{place.title()} news {n}", text,
+               when=WHEN + timedelta(hours=n))
 
 
 def test_the_model_embeds_the_next_batch_while_a_batch_is_written(make_engine):
@@ -70,26 +66,12 @@ def test_a_copy_in_the_batch_after_its_original_is_folded_into_it(make_engine, t
     engine = make_engine()
     body, copy_text, copy_of_copy_text = CHAIN_TEXTS[texts]
     chain = [
-        art(
-            "https://courier.example/2026/11/08/velmora-dam",
-            "Dam bursts above Velmora",
-            body,
-            source="Velmora Courier",
-        ),
-        art(
-            "https://regional.example/velmora-flood",
-            "Velmora evacuated as dam gives way",
-            copy_text,
-            source="Regional Times",
-            when=WHEN + timedelta(hours=2),
-        ),
-        art(
-            "https://aggregator.example/a/77123",
-            "4,000 flee Velmora flood",
-            copy_of_copy_text,
-            source="FeedHub",
-            when=WHEN + timedelta(hours=5),
-        ),
+        art("https://courier.example/2026/11/08/velmora-dam", "Dam bursts above Velmora",
+            body, source="Velmora Courier"),
+        art("https://regional.example/velmora-flood", "Velmora evacuated as dam gives way",
+            copy_text, source="Regional Times", when=WHEN + timedelta(hours=2)),
+        art("https://aggregator.example/a/77123", "4,000 flee Velmora flood",
+            copy_of_copy_text, source="FeedHub", when=WHEN + timedelta(hours=5)),
     ]
     result = engine.ingest_items(chain, batch_size=1)
     assert (result.new, result.duplicate) == (1, 2)

@@ -37,7 +37,6 @@ def test_postgres_without_psycopg_names_the_extra(tmp_path):
         "except StoreError as exc:\n"
         "    print(exc)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
-    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True, timeout=120)
     assert "pip install 'tidings[postgres]'" in out.stdout, out.stderr

@@ -35,9 +35,7 @@ def demo(request, tmp_path_factory, embedder):
     load_build_site()(REPO / "demo" / "corpus", site, base_url)
     manifest = json.loads((site / "_manifest.json").read_text())
     settings = make_settings(
-        tmp_path_factory.mktemp("db"),
-        fetch_allow_private=True,
-        fetch_per_host_interval=0.0,
+        tmp_path_factory.mktemp("db"), fetch_allow_private=True, fetch_per_host_interval=0.0,
         database_url=database_url,
     )
     engine = Engine(settings, embedder=embedder)

@@ -45,20 +45,10 @@ def _items(server, n, prefix="story", pages=True, **extra):
     for i in range(n):
         path = f"/{prefix}/{i}"
         if pages:
-            server.set(
-                path,
-                body=article_html(f"{prefix.title()} {i} headline", i),
-                headers={"Content-Type": "text/html; charset=utf-8"},
-            )
-        items.append(
-            {
-                "title": f"{prefix.title()} {i} headline",
-                "link": server.url(path),
-                "guid": f"{prefix}-{i}",
-                "hours": i,
-                **extra,
-            }
-        )
+            server.set(path, body=article_html(f"{prefix.title()} {i} headline", i),
+                       headers={"Content-Type": "text/html; charset=utf-8"})
+        items.append({"title": f"{prefix.title()} {i} headline", "link": server.url(path),
+                      "guid": f"{prefix}-{i}", "hours": i, **extra})
     return items
 
 
@@ -77,12 +67,8 @@ def _seconds_until_next(feed):
 
 
 def test_new_entries_are_stored_and_an_unchanged_feed_answers_304(engine, server):
-    url = server.set(
-        "/feed.xml",
-        body=rss(_items(server, 3)),
-        etag='"v1"',
-        headers={"Content-Type": "application/rss+xml"},
-    )
+    url = server.set("/feed.xml", body=rss(_items(server, 3)), etag='"v1"',
+                     headers={"Content-Type": "application/rss+xml"})
     feed_id = _subscribe(engine, url)
     first = engine.poll()
     assert (first.checked, first.updated, first.entries, first.pages) == (1, 1, 3, 3)
@@ -187,9 +173,8 @@ def test_schedule_follows_cache_headers_and_ttl(engine, server):
     items = _items(server, 5, pages=False)
     for i, item in enumerate(items):
         item["when"] = now - timedelta(minutes=10) - timedelta(hours=4 - i)
-    cached = server.set(
-        "/cached.xml", body=rss(items), headers={"Cache-Control": "public, max-age=7200"}
-    )
+    cached = server.set("/cached.xml", body=rss(items),
+                        headers={"Cache-Control": "public, max-age=7200"})
     paced = server.set("/paced.xml", body=rss(items))
     ttl = server.set("/ttl.xml", body=rss([], ttl=600))
     cached_id, ttl_id = _subscribe(engine, cached), _subscribe(engine, ttl)
@@ -201,12 +186,8 @@ def test_schedule_follows_cache_headers_and_ttl(engine, server):
 
 
 def test_a_slow_feed_hits_the_deadline(make_engine, server):
-    engine = make_engine(
-        fetch_allow_private=True,
-        fetch_per_host_interval=0.0,
-        fetch_respect_robots=False,
-        fetch_timeout=1.0,
-    )
+    engine = make_engine(fetch_allow_private=True, fetch_per_host_interval=0.0,
+                         fetch_respect_robots=False, fetch_timeout=1.0)
     url = server.set("/slow.xml", body=rss([]), delay=3.0)
     feed_id = _subscribe(engine, url)
     started = datetime.now(UTC)
@@ -216,17 +197,12 @@ def test_a_slow_feed_hits_the_deadline(make_engine, server):
 
 
 def test_a_gzip_bomb_and_an_oversize_feed_are_cut_off(make_engine, server):
-    engine = make_engine(
-        fetch_allow_private=True,
-        fetch_per_host_interval=0.0,
-        fetch_respect_robots=False,
-        fetch_max_bytes=1024 * 1024,
-    )
+    engine = make_engine(fetch_allow_private=True, fetch_per_host_interval=0.0,
+                         fetch_respect_robots=False, fetch_max_bytes=1024 * 1024)
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     bomb = b"".join(packer.compress(b"\0" * 1024 * 1024) for _ in range(20)) + packer.flush()
-    bomb_id = _subscribe(
-        engine, server.set("/bomb.xml", body=bomb, headers={"Content-Encoding": "gzip"})
-    )
+    bomb_id = _subscribe(engine, server.set("/bomb.xml", body=bomb,
+                                            headers={"Content-Encoding": "gzip"}))
     big_id = _subscribe(engine, server.set("/big.xml", body=b"<rss>" + b" " * 2 * 1024 * 1024))
     report = engine.poll()
     assert report.failed == 2
@@ -238,19 +214,12 @@ def test_a_gzip_bomb_and_an_oversize_feed_are_cut_off(make_engine, server):
     ("body", "headers", "error"),
     [
         (b"", {}, "empty document"),
-        (
-            b"<html><body><p>Just a web page</p></body></html>",
-            {"Content-Type": "text/html"},
-            "not a feed",
-        ),
+        (b"<html><body><p>Just a web page</p></body></html>", {"Content-Type": "text/html"},
+         "not a feed"),
         (b'<?xml version="1.0"?><rss version="2.0"><chan', {}, "malformed feed"),
-        (
-            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Caf\xe9"
-            "</title><item><title>Cr\xe8me</title><link>http://x.example/1</link></item>"
-            "</channel></rss>".encode("latin-1"),
-            {},
-            None,
-        ),
+        ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Caf\xe9"
+         "</title><item><title>Cr\xe8me</title><link>http://x.example/1</link></item>"
+         "</channel></rss>".encode("latin-1"), {}, None),
     ],
     ids=["empty", "html-page", "truncated", "wrong-encoding"],
 )
@@ -267,12 +236,8 @@ def test_malformed_feeds_record_an_error_and_never_crash(engine, server, body, h
 
 
 def test_a_huge_feed_is_read_within_the_entry_cap(make_engine, server):
-    engine = make_engine(
-        fetch_allow_private=True,
-        fetch_per_host_interval=0.0,
-        fetch_respect_robots=False,
-        poll_max_entries=3,
-    )
+    engine = make_engine(fetch_allow_private=True, fetch_per_host_interval=0.0,
+                         fetch_respect_robots=False, poll_max_entries=3)
     items = _items(server, 10_000, prefix="huge", pages=False)
     feed_id = _subscribe(engine, server.set("/huge.xml", body=rss(items)))
     report = engine.poll()
@@ -284,14 +249,8 @@ def test_a_huge_feed_is_read_within_the_entry_cap(make_engine, server):
 def test_an_unreadable_page_is_stored_partial_and_upgraded_in_place(engine, server):
     server.set("/late/0", status=503)
     summary = "Ferry captains vote on the new timetable after the harbour council meeting."
-    items = [
-        {
-            "title": "Ferry captains vote",
-            "link": server.url("/late/0"),
-            "guid": "late-0",
-            "summary": summary,
-        }
-    ]
+    items = [{"title": "Ferry captains vote", "link": server.url("/late/0"), "guid": "late-0",
+              "summary": summary}]
     feed_id = _subscribe(engine, server.set("/late.xml", body=rss(items)))
     report = engine.poll()
     assert report.partial == 1 and report.result.new == 1
@@ -301,11 +260,8 @@ def test_an_unreadable_page_is_stored_partial_and_upgraded_in_place(engine, serv
     assert [h.article.id for h in engine.search("timetable", mode="keyword")] == [article.id]
     vector_before = engine.store.embeddings([article.id])[article.id].copy()
 
-    server.set(
-        "/late/0",
-        body=article_html("Ferry captains vote", 7, extra="zanzibarite"),
-        headers={"Content-Type": "text/html"},
-    )
+    server.set("/late/0", body=article_html("Ferry captains vote", 7, extra="zanzibarite"),
+               headers={"Content-Type": "text/html"})
     poller = engine.poller()
     assert poller.poll_once().upgraded == 0  # not due yet
     later = datetime.now(UTC) + timedelta(hours=2)
@@ -326,21 +282,12 @@ def test_redirect_to_a_private_address_is_refused(engine):
         return httpx.Response(302, headers={"Location": "http://10.1.2.3/feed.xml"})
 
     def fetcher():
-        return Fetcher(
-            transport=httpx.MockTransport(handler),
-            per_host_interval=0,
-            respect_robots=False,
-            resolver=lambda host: ["93.184.216.34"],
-        )
+        return Fetcher(transport=httpx.MockTransport(handler), per_host_interval=0,
+                       respect_robots=False, resolver=lambda host: ["93.184.216.34"])
 
     feed_id = _subscribe(engine, "http://news.example/feed.xml")
-    poller = Poller(
-        engine.store,
-        engine.settings,
-        ingest=lambda items, result: result,
-        upgrade=lambda pages: {},
-        fetcher=fetcher,
-    )
+    poller = Poller(engine.store, engine.settings, ingest=lambda items, result: result,
+                    upgrade=lambda pages: {}, fetcher=fetcher)
     report = poller.poll_once()
     poller.close()
     assert report.failed == 1
@@ -348,13 +295,8 @@ def test_redirect_to_a_private_address_is_refused(engine):
 
 
 def test_per_host_concurrency_is_bounded(make_engine, server):
-    engine = make_engine(
-        fetch_allow_private=True,
-        fetch_per_host_interval=0.0,
-        fetch_respect_robots=False,
-        poll_workers=6,
-        poll_per_host=1,
-    )
+    engine = make_engine(fetch_allow_private=True, fetch_per_host_interval=0.0,
+                         fetch_respect_robots=False, poll_workers=6, poll_per_host=1)
     for i in range(4):
         _subscribe(engine, server.set(f"/slowish-{i}.xml", body=rss([]), delay=0.3))
     started = datetime.now(UTC)
@@ -379,19 +321,11 @@ def test_a_failing_ingest_is_reported_and_never_blocks_the_workers(engine, serve
         raise RuntimeError("disk full")
 
     for i in range(6):  # more chunks than the queue holds
-        _subscribe(
-            engine,
-            server.set(
-                f"/many-{i}.xml", body=rss(_items(server, 20, prefix=f"many{i}", pages=False))
-            ),
-        )
-    poller = Poller(
-        engine.store,
-        engine.settings.replace(poll_workers=2),
-        ingest=broken_ingest,
-        upgrade=lambda pages: {},
-        fetcher=lambda: make_fetcher(engine.settings),
-    )
+        _subscribe(engine, server.set(f"/many-{i}.xml", body=rss(_items(
+            server, 20, prefix=f"many{i}", pages=False))))
+    poller = Poller(engine.store, engine.settings.replace(poll_workers=2),
+                    ingest=broken_ingest, upgrade=lambda pages: {},
+                    fetcher=lambda: make_fetcher(engine.settings))
     report = poller.poll_once()
     poller.close()
     assert report.updated == 6

@@ -87,15 +87,9 @@ def test_migrations_apply_atomically(postgres_url, monkeypatch):
     monkeypatch.setattr(migrations, "MIGRATIONS", broken)
     with pytest.raises(psycopg.errors.SyntaxError):
         PostgresStore(postgres_url)
-    columns = {
-        r[0]
-        for r in sql(
-            postgres_url,
-            "SELECT column_name FROM information_schema"
-            ".columns WHERE table_schema = current_schema() "
-            "AND table_name = 'stories'",
-        )
-    }
+    columns = {r[0] for r in sql(postgres_url, "SELECT column_name FROM information_schema"
+                                 ".columns WHERE table_schema = current_schema() "
+                                 "AND table_name = 'stories'")}
     assert "extra" not in columns
     fixed = [*broken[:-1], ("p999_broken", ["ALTER TABLE stories ADD COLUMN extra TEXT"])]
     monkeypatch.setattr(migrations, "MIGRATIONS", fixed)
@@ -135,9 +129,8 @@ def test_processes_opening_a_fresh_database_at_once(postgres_url):
     """The schema is created once, by whichever process takes the advisory lock first; the
     others wait, then find nothing to do, and every write lands."""
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN_AND_WRITE, postgres_url, str(i)], stderr=subprocess.PIPE
-        )
+        subprocess.Popen([sys.executable, "-c", OPEN_AND_WRITE, postgres_url, str(i)],
+                         stderr=subprocess.PIPE)
         for i in range(4)
     ]
     for proc in procs:
@@ -172,7 +165,7 @@ def test_a_commit_reaches_a_waiting_process_by_notify(store, postgres_url):
         with other.transaction() as tx:
             other.insert_article(tx, article(1), "k1", [], unit(1))
         thread.join(timeout=30)
-        ((generation, waited),) = woke
+        (generation, waited), = woke
         assert generation == start + 1 and waited < 10  # woken by the commit, not the timeout
         assert store.wait_for_change(start, timeout=5) == start + 1  # already there: at once
     finally:
@@ -192,8 +185,7 @@ def test_vector_search_goes_through_the_hnsw_index(store, postgres_url):
     with psycopg.connect(postgres_url) as conn:
         conn.execute("SET enable_seqscan = off")  # 29 rows: make the planner show its choice
         plan = "\n".join(
-            r[0]
-            for r in conn.execute(
+            r[0] for r in conn.execute(
                 "EXPLAIN SELECT article_id FROM embeddings WHERE vector_dims(vector) = 8 "
                 "ORDER BY vector::halfvec(8) <=> %s::halfvec(8) LIMIT 5",
                 (str(unit(7).tolist()),),
@@ -208,14 +200,8 @@ def test_another_dimension_replaces_the_vector_index(store, postgres_url):
             store.insert_article(tx, article(n), f"k{n}", [], unit(n))
     with store.transaction() as tx:  # a re-embed with a 4-dimensional model
         store.replace_embeddings(tx, [(n, unit(n + 10, dim=4)) for n in (1, 2, 3)])
-    indexes = {
-        r[0]
-        for r in sql(
-            postgres_url,
-            "SELECT indexname FROM pg_indexes WHERE "
-            "schemaname = current_schema() AND tablename = 'embeddings'",
-        )
-    }
+    indexes = {r[0] for r in sql(postgres_url, "SELECT indexname FROM pg_indexes WHERE "
+                                 "schemaname = current_schema() AND tablename = 'embeddings'")}
     assert {i for i in indexes if "hnsw" in i} == {"embeddings_hnsw_4"}
     assert store.vector_search(unit(12, dim=4), 1)[0][0] == 2
     assert store.embeddings([2])[2].shape == (4,)
@@ -250,17 +236,11 @@ def test_once_analyzed_keyword_terms_are_chosen_by_estimate_without_reading_arti
     with store.transaction() as tx:
         for n in range(1, 301):
             store.insert_article(
-                tx,
-                article(n, title=f"Common report {n}", text="common " * 20),
-                f"k{n}",
-                [],
+                tx, article(n, title=f"Common report {n}", text="common " * 20), f"k{n}", [],
                 unit(n),
             )
         rare = store.insert_article(
-            tx,
-            article(400, title="Quillon breach", text="common quillon"),
-            "k400",
-            [],
+            tx, article(400, title="Quillon breach", text="common quillon"), "k400", [],
             unit(400),
         )
     store.close()  # a new connection sees the statistics ANALYZE is about to write
@@ -270,7 +250,6 @@ def test_once_analyzed_keyword_terms_are_chosen_by_estimate_without_reading_arti
 
     analyzed = PostgresStore(store.url)
     try:
-
         def no_counting(self, term):
             raise AssertionError(f"counted the documents of {term!r}")
 
@@ -300,17 +279,14 @@ def test_hybrid_search_in_one_statement_ranks_as_the_python_fusion(store):
     with store.transaction() as tx:
         for n in range(1, 120):
             text = " ".join(rng.choice(words, size=12))
-            store.insert_article(
-                tx, article(n, title=f"Report {n}", text=text), f"k{n}", [], unit(n)
-            )
+            store.insert_article(tx, article(n, title=f"Report {n}", text=text), f"k{n}", [],
+                                 unit(n))
     query, vector = "ferry storm", unit(33)
     depth, limit = 50, 20
-    expected = reciprocal_rank_fusion(
-        [
-            [i for i, _ in store.keyword_search(query, depth)],
-            [i for i, _ in store.vector_search(vector, depth)],
-        ]
-    )[:limit]
+    expected = reciprocal_rank_fusion([
+        [i for i, _ in store.keyword_search(query, depth)],
+        [i for i, _ in store.vector_search(vector, depth)],
+    ])[:limit]
     fused = store.hybrid_search(query, vector, depth, limit)
     assert [i for i, _ in fused] == [i for i, _ in expected]
     assert [s for _, s in fused] == pytest.approx([s for _, s in expected])
@@ -382,7 +358,8 @@ def check_postgres_database(url: str) -> set[str]:
             "AND a.duplicate_of IS NULL) AS n FROM stories s"
         ).fetchall()
         assert [w for w in wrong if w[1] != w[2]] == [], "story size != its originals"
-        originals = {r[0] for r in db.execute("SELECT id FROM articles WHERE duplicate_of IS NULL")}
+        originals = {r[0] for r in db.execute(
+            "SELECT id FROM articles WHERE duplicate_of IS NULL")}
         homeless = db.execute(
             "SELECT count(*) FROM articles WHERE duplicate_of IS NULL AND story_id IS NULL"
         ).fetchone()[0]
@@ -399,14 +376,8 @@ def test_two_writer_processes_and_a_server_on_one_database(tmp_path, postgres_ur
     files = [write_jsonl(tmp_path / "a.jsonl", rows_a), write_jsonl(tmp_path / "b.jsonl", rows_b)]
     env = {"TIDINGS_DATABASE_URL": postgres_url}
     procs = [
-        run_cli(
-            tmp_path / f"data-{i}",
-            "ingest",
-            "--json",
-            str(path),
-            env=env,
-            log=tmp_path / f"{i}.log",
-        )
+        run_cli(tmp_path / f"data-{i}", "ingest", "--json", str(path), env=env,
+                log=tmp_path / f"{i}.log")
         for i, path in enumerate(files)
     ]
     summaries = []
@@ -430,23 +401,9 @@ def test_two_writer_processes_and_a_server_on_one_database(tmp_path, postgres_ur
             assert roots[f"https://wire.example/{group}"] == ids[f"https://first.example/{group}"]
     # a third process (a server's engine) searches what both wrote
     search = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tidings.cli",
-            "--data-dir",
-            str(tmp_path / "data-s"),
-            "search",
-            "--mode",
-            "semantic",
-            "--limit",
-            "1",
-            "--json",
-            MARKERS["b"][1],
-        ],
-        env={**__import__("os").environ, **env},
-        capture_output=True,
-        timeout=300,
+        [sys.executable, "-m", "tidings.cli", "--data-dir", str(tmp_path / "data-s"), "search",
+         "--mode", "semantic", "--limit", "1", "--json", MARKERS["b"][1]],
+        env={**__import__("os").environ, **env}, capture_output=True, timeout=300,
     )
     assert search.returncode == 0, search.stderr.decode()
     found = [h["url"] for h in json.loads(search.stdout)]
@@ -456,9 +413,8 @@ def test_two_writer_processes_and_a_server_on_one_database(tmp_path, postgres_ur
 def exact_neighbours(postgres_url: str, url: str) -> str:
     """For a failure message: the stored article at `url` and its exact nearest originals
     (a sequential scan, not the HNSW index)."""
-    row = sql(
-        postgres_url, "SELECT id, duplicate_of, story_id FROM articles WHERE url = %s", (url,)
-    )
+    row = sql(postgres_url, "SELECT id, duplicate_of, story_id FROM articles WHERE url = %s",
+              (url,))
     nearest = sql(
         postgres_url,
         "SELECT a.url, round((e.vector <=> m.vector)::numeric, 3) FROM embeddings e "
@@ -480,20 +436,18 @@ def test_the_citus_layout_places_every_table_and_names_what_must_change(store, p
         problems = layout_problems(conn)
     # exactly the changes the README's scale-out section lists; a new table or constraint
     # that does not fit the layout fails here until the layout (and the README) say where
-    assert sorted(problems) == sorted(
-        [
-            "articles: foreign key articles_duplicate_of_fkey (duplicate_of) -> articles crosses "
-            "shards",
-            "articles: foreign key articles_story_id_fkey (story_id) -> stories crosses shards",
-            "comments: foreign key comments_parent_id_fkey (parent_id) -> comments crosses shards",
-            "feed_entries: foreign key feed_entries_article_id_fkey (article_id) -> articles "
-            "crosses shards",
-            "stories: foreign key stories_merged_into_fkey (merged_into) -> stories crosses shards",
-            "articles: unique articles_url_key (url) lacks the distribution column id",
-            "comments: unique comments_pkey (id) lacks the distribution column article_id",
-            "feed_entries: unique feed_entries_pkey (id) lacks the distribution column source_id",
-        ]
-    )
+    assert sorted(problems) == sorted([
+        "articles: foreign key articles_duplicate_of_fkey (duplicate_of) -> articles crosses "
+        "shards",
+        "articles: foreign key articles_story_id_fkey (story_id) -> stories crosses shards",
+        "comments: foreign key comments_parent_id_fkey (parent_id) -> comments crosses shards",
+        "feed_entries: foreign key feed_entries_article_id_fkey (article_id) -> articles "
+        "crosses shards",
+        "stories: foreign key stories_merged_into_fkey (merged_into) -> stories crosses shards",
+        "articles: unique articles_url_key (url) lacks the distribution column id",
+        "comments: unique comments_pkey (id) lacks the distribution column article_id",
+        "feed_entries: unique feed_entries_pkey (id) lacks the distribution column source_id",
+    ])
 
 
 def test_an_hnsw_build_is_given_the_memory_its_graph_needs(store, postgres_url):

@@ -27,8 +27,7 @@ def test_read_urls_are_split_on_commas_but_not_inside_a_multi_host_url():
 
     assert split_urls("") == []
     assert split_urls(" postgresql://a/db , postgres://b:5433/db") == [
-        "postgresql://a/db",
-        "postgres://b:5433/db",
+        "postgresql://a/db", "postgres://b:5433/db",
     ]
     assert split_urls("postgresql://h1:5432,h2:5432/db") == ["postgresql://h1:5432,h2:5432/db"]
 
@@ -119,15 +118,9 @@ def test_own_writes_are_read_back_while_the_replica_lags(
         ferry = engine.store.id_by_url(FERRY)
         assert ferry is not None
         # the replica really has not replayed it: only the primary can answer what follows
-        assert (
-            _replica_count(
-                postgres_replica,
-                postgres_url,
-                "SELECT count(*) FROM articles WHERE id = %s",
-                (ferry,),
-            )
-            == 0
-        )
+        assert _replica_count(
+            postgres_replica, postgres_url, "SELECT count(*) FROM articles WHERE id = %s", (ferry,)
+        ) == 0
         assert not _on_replica(engine.store)
         found = engine.article(ferry)
         assert found is not None and found[0].url == FERRY
@@ -148,7 +141,8 @@ def test_own_writes_are_read_back_while_the_replica_lags(
 def test_reader_site_signs_in_marks_visits_and_comments_through_a_lagging_replica(
     replica_engine, tmp_path, postgres_url, postgres_replica
 ):
-    settings = {"comment_moderation": "none", "comment_rate_limit": 1000, "login_attempts": 1000}
+    settings = {"comment_moderation": "none", "comment_rate_limit": 1000,
+                "login_attempts": 1000}
     engine = replica_engine(tmp_path / "one", **settings)
     assert not engine.ingest_items(demo_articles(FERRY_EVENT)).failed
     engine.readers.accounts.add(*SITE_READER)
@@ -179,9 +173,9 @@ def test_reader_site_signs_in_marks_visits_and_comments_through_a_lagging_replic
             with SiteClient(second.url, cookies=c.cookies) as c2:
                 assert "Sign out" in c2.get("/").text
         for table in ("sessions", "reader_marks", "comments"):
-            assert (
-                _replica_count(postgres_replica, postgres_url, f"SELECT count(*) FROM {table}") == 0
-            ), f"the replica replayed {table}: the test did not make it lag"
+            assert _replica_count(
+                postgres_replica, postgres_url, f"SELECT count(*) FROM {table}"
+            ) == 0, f"the replica replayed {table}: the test did not make it lag"
     finally:
         postgres_replica.resume()
         first.stop()

@@ -378,16 +378,8 @@ def test_a_comment_on_a_copy_goes_to_its_original(store, tmp_path):
     original = stored_article(store, 1)
     with store.transaction() as tx:
         copy = store.insert_article(
-            tx,
-            Article(
-                url="https://copy.example/1",
-                title="T1",
-                text="x",
-                content_hash="h1",
-                duplicate_of=original,
-            ),
-            "copy",
-        )
+            tx, Article(url="https://copy.example/1", title="T1", text="x", content_hash="h1",
+                        duplicate_of=original), "copy")
     readers.comments.post(copy, "On the copy", client="a")
     assert [c.body for c in readers.comments.for_article(original)] == ["On the copy"]
 
@@ -397,12 +389,8 @@ def test_related_lists_are_reused_only_while_the_index_is_unchanged(store, monke
     from tidings.listing import Listing
 
     calls, size = [], [10]
-    listing = Listing(
-        store,
-        search=None,
-        related=lambda i, n: calls.append(i) or [i * 10],
-        index_size=lambda: size[0],
-    )
+    listing = Listing(store, search=None, related=lambda i, n: calls.append(i) or [i * 10],
+                      index_size=lambda: size[0])
     assert listing.related(1) == [10] and listing.related(1) == [10] and calls == [1]
     size[0] = 11  # an article was added: related lists may have changed
     assert listing.related(1) == [10] and calls == [1, 1]

@@ -16,11 +16,8 @@ def hit(n: int, score: float, source: str = "") -> Candidate:
 
 def test_a_rewrite_of_a_chosen_report_gives_way_to_another_report():
     a, rewrite, other = hit(1, 0.90), hit(2, 0.89), hit(3, 0.70)
-    vectors = {
-        1: np.array([1.0, 0.0, 0.0]),
-        2: np.array([0.99, 0.1, 0.0]),
-        3: np.array([0.0, 1.0, 0.0]),
-    }
+    vectors = {1: np.array([1.0, 0.0, 0.0]), 2: np.array([0.99, 0.1, 0.0]),
+               3: np.array([0.0, 1.0, 0.0])}
     chosen = diverse([a, rewrite, other], vectors, 3)
     assert [c.id for c in chosen] == [1, 3, 2]
     assert [c.score for c in chosen] == [0.90, 0.70, 0.89]  # each keeps its own similarity

@@ -14,21 +14,13 @@ def test_a_recurring_title_only_item_still_folds_after_many_editions(make_engine
     newest candidates, not the 20 oldest."""
     engine = make_engine()
     editions = [
-        Article(
-            url=f"https://a.example/briefing/{n}",
-            title="Morning briefing",
-            published=T0 + timedelta(days=3 * n),
-            source="A",
-        )
+        Article(url=f"https://a.example/briefing/{n}", title="Morning briefing",
+                published=T0 + timedelta(days=3 * n), source="A")
         for n in range(25)
     ]
     assert engine.ingest_articles(editions, batch_size=1).new == 25
-    repost = Article(
-        url="https://b.example/briefing-today",
-        title="Morning briefing",
-        published=editions[-1].published + timedelta(hours=2),
-        source="B",
-    )
+    repost = Article(url="https://b.example/briefing-today", title="Morning briefing",
+                     published=editions[-1].published + timedelta(hours=2), source="B")
     assert engine.ingest_articles([repost]).duplicate == 1
 
 
@@ -37,13 +29,9 @@ def test_ingesting_newest_first_reads_each_story_once(make_engine, monkeypatch):
     stories it has not loaded yet, not every story from its date on again."""
     engine = make_engine(story_threshold=2.0)  # every article its own story
     articles = [
-        Article(
-            url=f"https://a.example/{n}",
-            title=f"Item {n} about Place{n}",
-            text=f"Distinct body number {n} about Place{n} and Person{n}.",
-            published=T0 - timedelta(hours=6 * n),
-            source="A",
-        )
+        Article(url=f"https://a.example/{n}", title=f"Item {n} about Place{n}",
+                text=f"Distinct body number {n} about Place{n} and Person{n}.",
+                published=T0 - timedelta(hours=6 * n), source="A")
         for n in range(96)
     ]
     read = []
@@ -94,14 +82,10 @@ def test_reembed_to_another_dimension_while_another_engine_is_open(tmp_path):
 
     def articles(first: int, n: int) -> list[Article]:
         return [
-            Article(
-                url=f"https://a.example/{k}",
-                title=f"Harbour crane strike day {k % 3}",
-                text=f"Dockworkers at Varnholt walked out on day {k % 3} of the strike. "
-                f"Talks resume, report number {k}.",
-                published=T0 + timedelta(hours=k),
-                source="A",
-            )
+            Article(url=f"https://a.example/{k}", title=f"Harbour crane strike day {k % 3}",
+                    text=f"Dockworkers at Varnholt walked out on day {k % 3} of the strike. "
+                         f"Talks resume, report number {k}.",
+                    published=T0 + timedelta(hours=k), source="A")
             for k in range(first, first + n)
         ]
 
@@ -127,41 +111,20 @@ def test_reembed_to_another_dimension_while_another_engine_is_open(tmp_path):
 def test_two_articles_of_one_batch_never_both_take_a_stored_originals_place(make_engine):
     """A and B each contain the stored R and were published days before it, but differ from
     each other: the first takes R's place, the second is then a copy, not a second original."""
-    words = (
-        "harbour cranes automated union vote strike port varnholt dockworkers pay "
-        "talks mediator shifts overtime cargo ships queue berth terminal operator"
-    ).split()
+    words = ("harbour cranes automated union vote strike port varnholt dockworkers pay "
+             "talks mediator shifts overtime cargo ships queue berth terminal operator").split()
     body = " ".join(words[(k * 7) % len(words)] + str(k) for k in range(60))
     extra_a = " ".join(f"alpha{k} river flood levee" for k in range(8))
     extra_b = " ".join(f"beta{k} mine rescue shaft" for k in range(8))
     engine = make_engine()
     late = T0 + timedelta(days=10)
-    engine.ingest_articles(
-        [
-            Article(
-                url="https://r.example/1",
-                title="Dock strike",
-                text=body,
-                published=late,
-                source="R",
-            )
-        ]
-    )
+    engine.ingest_articles([Article(url="https://r.example/1", title="Dock strike",
+                                    text=body, published=late, source="R")])
     batch = [
-        Article(
-            url="https://a.example/1",
-            title="Dock strike",
-            text=body + " " + extra_a,
-            published=late - timedelta(days=3),
-            source="A",
-        ),
-        Article(
-            url="https://b.example/1",
-            title="Dock strike",
-            text=body + " " + extra_b,
-            published=late - timedelta(days=3),
-            source="B",
-        ),
+        Article(url="https://a.example/1", title="Dock strike", text=body + " " + extra_a,
+                published=late - timedelta(days=3), source="A"),
+        Article(url="https://b.example/1", title="Dock strike", text=body + " " + extra_b,
+                published=late - timedelta(days=3), source="B"),
     ]
     engine.ingest_articles(batch)
     originals = [a for a in engine.store.iter_articles() if a.duplicate_of is None]
@@ -176,13 +139,9 @@ def test_a_commit_during_catch_up_does_not_force_a_full_reconcile(tmp_path, monk
     from .conftest import make_settings
 
     def article(k: int) -> Article:
-        return Article(
-            url=f"https://a.example/{k}",
-            title=f"Report {k} from Skarra",
-            text=f"Ferry report number {k} from Skarra harbour, day {k}.",
-            published=T0 + timedelta(hours=k),
-            source="A",
-        )
+        return Article(url=f"https://a.example/{k}", title=f"Report {k} from Skarra",
+                       text=f"Ferry report number {k} from Skarra harbour, day {k}.",
+                       published=T0 + timedelta(hours=k), source="A")
 
     data = tmp_path / "data"
     reader = Engine(make_settings(data), embedder=_Hashed(16, "h16"))
@@ -192,11 +151,8 @@ def test_a_commit_during_catch_up_does_not_force_a_full_reconcile(tmp_path, monk
     writer.ingest_articles([article(2)])
     reconciles = []
     real_reconcile = vectors_module.UsearchIndex._reconcile
-    monkeypatch.setattr(
-        vectors_module.UsearchIndex,
-        "_reconcile",
-        lambda self, *a: reconciles.append(1) or real_reconcile(self, *a),
-    )
+    monkeypatch.setattr(vectors_module.UsearchIndex, "_reconcile",
+                        lambda self, *a: reconciles.append(1) or real_reconcile(self, *a))
     real_iter = reader.store.iter_vectors
 
     def iter_then_commit(*args, **kwargs):

@@ -38,7 +38,8 @@ def test_every_page_sends_the_security_headers(site):
 
 def test_pages_render_and_bad_addresses_are_clear_errors(site):
     with client(site) as c:
-        for path in ("/", "/story/1", "/search", "/search?q=bridge", "/sources", "/help", "/login"):
+        for path in ("/", "/story/1", "/search", "/search?q=bridge", "/sources", "/help",
+                     "/login"):
             response = c.get(path)
             assert response.status_code == 200, path
             assert response.headers["content-type"].startswith("text/html")
@@ -102,11 +103,8 @@ def test_story_page_has_a_timeline_copies_and_sources(site):
 def test_stored_markup_is_rendered_as_text(site):
     hostile = site.article_id("https://quarry.example/blasting")
     with client(site) as c:
-        pages = [
-            c.get(f"/article/{hostile}").text,
-            c.get("/").text,
-            c.get("/search", params={"q": "Dunmere quarry blasting"}).text,
-        ]
+        pages = [c.get(f"/article/{hostile}").text, c.get("/").text,
+                 c.get("/search", params={"q": "Dunmere quarry blasting"}).text]
     for page in pages:
         assert "<script>window.__xss" not in page and "<img src=x" not in page
         assert "onerror=" not in page.replace("onerror=&#34;", "").replace("onerror=&quot;", "")
@@ -133,59 +131,42 @@ def test_forms_need_their_token_and_our_origin(site):
         assert c.post("/login", data={"name": "x", "password": "y"}).status_code == 403
         assert c.post("/login", data={"_csrf": "forged", "name": "x"}).status_code == 403
         token = c.csrf("/login")
-        evil = c.post(
-            "/login",
-            data={"_csrf": token, "name": "x", "password": "y"},
-            headers={"origin": "https://evil.example"},
-        )
+        evil = c.post("/login", data={"_csrf": token, "name": "x", "password": "y"},
+                      headers={"origin": "https://evil.example"})
         assert evil.status_code == 403
-        assert (
-            c.post("/login", data={"_csrf": token, "name": "x", "password": "y"}).status_code == 401
-        )  # the token is fine; the password is not
+        assert c.post("/login", data={"_csrf": token, "name": "x", "password": "y"}
+                      ).status_code == 401  # the token is fine; the password is not
     with client(site) as fresh:  # no visitor cookie yet: no token can be valid
-        assert (
-            fresh.post("/article/1/comments", data={"_csrf": token, "body": "hi"}).status_code
-            == 403
-        )
+        assert fresh.post("/article/1/comments", data={"_csrf": token, "body": "hi"}
+                          ).status_code == 403
 
 
 def test_nothing_that_writes_is_reachable_anonymously_except_a_comment(site):
     ferry = site.article_id(FERRY)
     with client(site) as c:
         token = c.csrf(f"/article/{ferry}")
-        assert (
-            c.post(
-                f"/article/{ferry}/mark", data={"_csrf": token, "mark": "starred", "on": "1"}
-            ).status_code
-            == 403
-        )
+        assert c.post(f"/article/{ferry}/mark", data={"_csrf": token, "mark": "starred",
+                                                      "on": "1"}).status_code == 403
         assert c.post("/story/1/read", data={"_csrf": token}).status_code == 403
         assert c.get("/admin").status_code == 401
-        for action, fields in [
-            ("/admin/feeds", {"url": "https://x.example/feed"}),
-            ("/admin/accounts", {"name": "mallory", "password": "x" * 10}),
-            ("/admin/comments/1", {"action": "approve"}),
-        ]:
+        for action, fields in [("/admin/feeds", {"url": "https://x.example/feed"}),
+                               ("/admin/accounts", {"name": "mallory", "password": "x" * 10}),
+                               ("/admin/comments/1", {"action": "approve"})]:
             assert c.post(action, data={"_csrf": token, **fields}).status_code == 401
         assert c.get("/saved", follow_redirects=False).status_code == 303
     with client(site) as reader:
         reader.sign_in(*SITE_READER)
         assert reader.get("/admin").status_code == 403
-        assert (
-            reader.submit("/", "/admin/accounts", name="mallory", password="x" * 10).status_code
-            == 403
-        )
+        assert reader.submit("/", "/admin/accounts", name="mallory", password="x" * 10
+                             ).status_code == 403
     assert "mallory" not in [a.name for a in site.engine.readers.accounts.list()]
 
 
 def test_session_cookie_flags_and_sign_out(site):
     with client(site) as c:
         response = c.sign_in(*SITE_READER)
-        cookie = next(
-            v
-            for k, v in response.headers.multi_items()
-            if k == "set-cookie" and v.startswith("tidings_session=")
-        )
+        cookie = next(v for k, v in response.headers.multi_items()
+                      if k == "set-cookie" and v.startswith("tidings_session="))
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
         assert "Sign out" in c.get("/").text
         token = c.cookies["tidings_session"]
@@ -214,11 +195,8 @@ def test_read_starred_saved_and_mark_story_read(site):
         c.submit(f"/article/{ferry}", f"/article/{ferry}/mark", mark="saved", on="1")
         assert f'href="/article/{ferry}"' in c.get("/starred").text
         assert f'href="/article/{ferry}"' in c.get("/saved").text
-        fragment = c.post(
-            f"/article/{ferry}/mark",
-            headers={"hx-request": "true"},
-            data={"_csrf": c.csrf(), "mark": "saved", "on": "0"},
-        )
+        fragment = c.post(f"/article/{ferry}/mark", headers={"hx-request": "true"},
+                          data={"_csrf": c.csrf(), "mark": "saved", "on": "0"})
         assert fragment.text.lstrip().startswith(f'<div class="marks" id="marks-{ferry}">')
         assert f'href="/article/{ferry}"' not in c.get("/saved").text
         c.submit(f"/story/{story}", f"/story/{story}/read", next=f"/story/{story}")
@@ -237,9 +215,8 @@ def test_visits_are_exact_with_50_concurrent_clients(site):
     def run(n: int) -> None:
         with httpx.Client(base_url=site.url, timeout=60) as c:
             for i in range(20):
-                response = c.get(
-                    f"/article/{article}", headers={"user-agent": f"{BROWSER_UA} visitor-{n}-{i}"}
-                )
+                response = c.get(f"/article/{article}",
+                                 headers={"user-agent": f"{BROWSER_UA} visitor-{n}-{i}"})
                 if response.status_code != 200:
                     errors.append(response.status_code)
 
@@ -264,10 +241,8 @@ def test_repeat_views_and_prefetches_count_once(site):
     with client(site, headers={"user-agent": f"{BROWSER_UA} repeat-test"}) as c:
         for _ in range(3):
             c.get(f"/article/{article}")
-        c.get(
-            f"/article/{article}",
-            headers={"sec-purpose": "prefetch", "user-agent": f"{BROWSER_UA} prefetcher"},
-        )
+        c.get(f"/article/{article}", headers={"sec-purpose": "prefetch",
+                                              "user-agent": f"{BROWSER_UA} prefetcher"})
         head = c.head(f"/article/{article}", headers={"user-agent": f"{BROWSER_UA} head-check"})
         assert head.status_code == 200 and head.content == b""  # a HEAD is not a visit
     assert counts([article])[article] == (before[0] + 1, before[1] + 1)
@@ -277,12 +252,8 @@ def test_anonymous_comment_is_held_then_approved_by_an_admin(site):
     article = site.article_id("https://meridian-wire.example/varnholt-dock-strike-01")
     body = "Does the strike cover the night shift? <b>bold?</b> see https://port.example/faq."
     with client(site) as anon:
-        posted = anon.submit(
-            f"/article/{article}",
-            f"/article/{article}/comments",
-            body=body,
-            author="Dock <i>watcher</i>",
-        )
+        posted = anon.submit(f"/article/{article}", f"/article/{article}/comments",
+                             body=body, author="Dock <i>watcher</i>")
         assert posted.status_code == 303 and "posted=held" in posted.headers["location"]
         assert "night shift" not in anon.get(f"/article/{article}").text
     queued = [c for c in site.engine.readers.comments.queue() if c.body == body]
@@ -290,10 +261,8 @@ def test_anonymous_comment_is_held_then_approved_by_an_admin(site):
     with client(site) as admin:
         admin.sign_in(*SITE_ADMIN)
         assert "night shift" in admin.get("/admin").text
-        assert (
-            admin.submit("/admin", f"/admin/comments/{queued[0].id}", action="approve").status_code
-            == 303
-        )
+        assert admin.submit("/admin", f"/admin/comments/{queued[0].id}", action="approve"
+                            ).status_code == 303
     with client(site) as anon:
         page = anon.get(f"/article/{article}").text
     assert "Does the strike cover the night shift? &lt;b&gt;bold?&lt;/b&gt;" in page
@@ -307,37 +276,25 @@ def test_honeypot_and_oversized_comments_store_nothing(site):
     store = site.engine.store
     before = len(store.comments(article, ("approved", "pending", "rejected")))
     with client(site) as c:
-        caught = c.submit(
-            f"/article/{article}",
-            f"/article/{article}/comments",
-            body="cheap watches",
-            website="http://spam.example",
-        )
+        caught = c.submit(f"/article/{article}", f"/article/{article}/comments",
+                          body="cheap watches", website="http://spam.example")
         assert caught.status_code == 303  # looks accepted to the bot
-        too_long = c.submit(f"/article/{article}", f"/article/{article}/comments", body="x" * 5000)
+        too_long = c.submit(f"/article/{article}", f"/article/{article}/comments",
+                            body="x" * 5000)
         assert too_long.status_code == 400
-        assert (
-            c.post(
-                f"/article/{article}/comments",
-                content=b"a" * 100_000,
-                headers={"content-type": "application/x-www-form-urlencoded"},
-            ).status_code
-            == 413
-        )
+        assert c.post(f"/article/{article}/comments", content=b"a" * 100_000,
+                      headers={"content-type": "application/x-www-form-urlencoded"}
+                      ).status_code == 413
     assert len(store.comments(article, ("approved", "pending", "rejected"))) == before
 
 
 @pytest.mark.parametrize(
     ("params", "check"),
     [
-        (
-            {"q": "ferry aground", "source": "Meridian Wire"},
-            lambda arts: arts and all(a.source == "Meridian Wire" for a in arts),
-        ),
-        (
-            {"q": "ferry aground", "from": "2026-11-15", "to": "2026-11-30"},
-            lambda arts: arts and all(a.published.date().isoformat() >= "2026-11-15" for a in arts),
-        ),
+        ({"q": "ferry aground", "source": "Meridian Wire"},
+         lambda arts: arts and all(a.source == "Meridian Wire" for a in arts)),
+        ({"q": "ferry aground", "from": "2026-11-15", "to": "2026-11-30"},
+         lambda arts: arts and all(a.published.date().isoformat() >= "2026-11-15" for a in arts)),
     ],
 )
 def test_search_filters(site, params, check):
@@ -356,9 +313,9 @@ def test_search_by_feed_category(site):
     ferry = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', found)]
     assert len(ferry) >= 3
     marine, _ = store.subscribe("https://marine.example/feed", "Marine", "Coast & Sea")
-    store.record_entries(
-        marine, [{"guid": f"m{i}", "url": store.article(i).url, "article_id": i} for i in ferry[:2]]
-    )
+    store.record_entries(marine, [
+        {"guid": f"m{i}", "url": store.article(i).url, "article_id": i} for i in ferry[:2]
+    ])
     with client(site) as c:
         page = c.get("/search", params={"q": "ferry", "category": "coast & sea"}).text
         listed = c.get("/search").text
@@ -391,44 +348,31 @@ def test_admin_adds_feeds_imports_opml_and_manages_accounts(site):
 
 
 def _admin_feeds_opml_accounts(site, feeds):
-    opml = (
-        b'<?xml version="1.0"?><opml version="2.0"><body>'
-        b'<outline text="Quarry news" xmlUrl="https://quarry.example/feed.xml"/>'
-        b'<outline text="Bad" xmlUrl="javascript:alert(1)"/></body></opml>'
-    )
+    opml = (b'<?xml version="1.0"?><opml version="2.0"><body>'
+            b'<outline text="Quarry news" xmlUrl="https://quarry.example/feed.xml"/>'
+            b'<outline text="Bad" xmlUrl="javascript:alert(1)"/></body></opml>')
     with client(site) as admin:
         admin.sign_in(*SITE_ADMIN)
         bad = admin.submit("/admin", "/admin/feeds", url="file:///etc/passwd")
         assert bad.status_code == 400 and "Feed not added" in bad.text
         # a site's address: its feed is found from the page and subscribed
-        added = admin.submit(
-            "/admin", "/admin/feeds", url=feeds.base + "/", title="Harbour", category="Local"
-        )
+        added = admin.submit("/admin", "/admin/feeds", url=feeds.base + "/", title="Harbour",
+                             category="Local")
         assert added.status_code == 303 and "feed+added" in added.headers["location"]
         again = admin.submit("/admin", "/admin/feeds", url=feeds.url("/feed.xml"))
         assert "already+subscribed" in again.headers["location"]
-        imported = admin.post(
-            "/admin/opml",
-            data={"_csrf": admin.csrf("/admin")},
-            files={"opml": ("subs.opml", opml, "text/xml")},
-        )
+        imported = admin.post("/admin/opml", data={"_csrf": admin.csrf("/admin")},
+                              files={"opml": ("subs.opml", opml, "text/xml")})
         assert imported.status_code == 200 and "1 feeds imported" in imported.text
         sources = admin.get("/sources").text
         assert feeds.url("/feed.xml") in sources and "Harbour" in sources
         assert "Local" in sources and "Quarry news" in sources and "not fetched yet" in sources
         assert "javascript:alert" not in sources
-        assert (
-            admin.submit(
-                "/admin",
-                "/admin/accounts",
-                name="newreader",
-                password="new reader pass",
-                role="reader",
-            ).status_code
-            == 303
-        )
+        assert admin.submit("/admin", "/admin/accounts", name="newreader",
+                            password="new reader pass", role="reader").status_code == 303
         assert "newreader" in admin.get("/admin").text
-        assert admin.submit("/admin", "/admin/accounts/remove", name="newreader").status_code == 303
+        assert admin.submit("/admin", "/admin/accounts/remove", name="newreader"
+                            ).status_code == 303
 
 
 def test_an_excerpt_only_source_shows_an_excerpt_and_the_link(site, monkeypatch):
@@ -442,21 +386,12 @@ def test_an_excerpt_only_source_shows_an_excerpt_and_the_link(site, monkeypatch)
     assert last_paragraph not in page
 
 
-@pytest.mark.parametrize(
-    "target",
-    [
-        "//evil.example/",
-        "https://evil.example/",
-        "/\\evil.example",
-        "javascript:alert(1)",
-        "/story/1",
-    ],
-)
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example",
+                                    "javascript:alert(1)", "/story/1"])
 def test_sign_in_redirects_only_within_the_site(site, target):
     with client(site) as c:
-        response = c.submit(
-            "/login", "/login", name=SITE_READER[0], password=SITE_READER[1], next=target
-        )
+        response = c.submit("/login", "/login", name=SITE_READER[0], password=SITE_READER[1],
+                            next=target)
     assert response.status_code == 303
     assert response.headers["location"] == (target if target == "/story/1" else "/")
 
@@ -478,16 +413,8 @@ def test_account_page_sets_the_api_password_reader_apps_sign_in_with(site):
     with client(site) as anon:
         moved = anon.get("/account", follow_redirects=False)
         assert moved.status_code == 303 and moved.headers["location"] == "/login?next=/account"
-        assert (
-            anon.submit(
-                "/login",
-                "/account/api-password",
-                password=api_password,
-                password2=api_password,
-                current=password,
-            ).status_code
-            == 403
-        )
+        assert anon.submit("/login", "/account/api-password", password=api_password,
+                           password2=api_password, current=password).status_code == 403
     with client(site) as c:
         c.sign_in(name, password)
         assert 'href="/account"' in c.get("/").text  # linked from the header
@@ -496,55 +423,31 @@ def test_account_page_sets_the_api_password_reader_apps_sign_in_with(site):
         assert f"<code>{site.url}/api/greader.php</code>" in page
         assert f"<code>{site.url}/api/fever.php</code>" in page
         assert "/feeds/u/" not in page  # no private feeds before an API password
-        differ = c.submit(
-            "/account",
-            "/account/api-password",
-            password=api_password,
-            password2=api_password + "x",
-            current=password,
-        )
+        differ = c.submit("/account", "/account/api-password", password=api_password,
+                          password2=api_password + "x", current=password)
         assert differ.status_code == 400 and "differ" in differ.text
-        short = c.submit(
-            "/account",
-            "/account/api-password",
-            password="short",
-            password2="short",
-            current=password,
-        )
+        short = c.submit("/account", "/account/api-password", password="short",
+                         password2="short", current=password)
         assert short.status_code == 400 and "at least 8" in short.text
-        wrong = c.submit(
-            "/account",
-            "/account/api-password",
-            password=api_password,
-            password2=api_password,
-            current="not my password",
-        )
+        wrong = c.submit("/account", "/account/api-password", password=api_password,
+                         password2=api_password, current="not my password")
         assert wrong.status_code == 401 and "not your sign-in password" in wrong.text
         assert site.engine.readers.api_passwords.account_named(name) is None
-        done = c.submit(
-            "/account",
-            "/account/api-password",
-            password=api_password,
-            password2=api_password,
-            current=password,
-        )
+        done = c.submit("/account", "/account/api-password", password=api_password,
+                        password2=api_password, current=password)
         assert done.status_code == 303 and done.headers["location"].startswith("/account?done=")
         page = c.get("/account").text
         assert "You have an API password" in page and api_password not in page
         assert "app password &lt;b&gt;1" not in page  # never shown, not even escaped
-        feeds = re.findall(
-            r"<code>(http://[^<]+/feeds/u/appreader/[a-z]+\.atom\?token=\w+)</code>", page
-        )
+        feeds = re.findall(r"<code>(http://[^<]+/feeds/u/appreader/[a-z]+\.atom\?token=\w+)</code>",
+                           page)
         assert len(feeds) == 3
     with httpx.Client(base_url=site.url, timeout=30) as app:
-        login = app.post(
-            "/api/greader.php/accounts/ClientLogin", data={"Email": name, "Passwd": api_password}
-        )
+        login = app.post("/api/greader.php/accounts/ClientLogin",
+                         data={"Email": name, "Passwd": api_password})
         assert login.status_code == 200 and "Auth=appreader/" in login.text
-        assert (
-            app.post("/accounts/ClientLogin", data={"Email": name, "Passwd": password}).status_code
-            == 401
-        )  # the sign-in password does not open the API
+        assert app.post("/accounts/ClientLogin", data={"Email": name, "Passwd": password}
+                        ).status_code == 401  # the sign-in password does not open the API
         key = hashlib.md5(f"{name}:{api_password}".encode()).hexdigest()
         assert app.post("/api/fever.php?api", data={"api_key": key}).json()["auth"] == 1
         unread = app.get(feeds[0].removeprefix(site.url))
@@ -561,19 +464,12 @@ def test_saved_searches_from_the_search_page(site, monkeypatch):
         c.sign_in(name, password)
         form = c.get("/search", params={"q": "ferry aground", "source": "Meridian Wire"}).text
         assert 'action="/searches"' in form and "not the source, story or dates" in form
-        saved = c.submit(
-            "/search?q=ferry",
-            "/searches",
-            name="Ferry <b>watch",
-            q="ferry aground",
-            mode="hybrid",
-            category="",
-        )
+        saved = c.submit("/search?q=ferry", "/searches", name="Ferry <b>watch",
+                         q="ferry aground", mode="hybrid", category="")
         assert saved.status_code == 303, re.findall(r'role="alert">([^<]*)', saved.text)
         search_id = int(saved.headers["location"].rsplit("/", 1)[1])
         account = site.engine.readers.accounts.get(
-            next(a.id for a in site.engine.readers.accounts.list() if a.name == name)
-        )
+            next(a.id for a in site.engine.readers.accounts.list() if a.name == name))
         kept = site.engine.saved_searches.get(account, search_id)
         assert kept["query"] == "ferry aground" and kept["matches"] >= 1
         listing = c.get("/searches").text
@@ -583,17 +479,8 @@ def test_saved_searches_from_the_search_page(site, monkeypatch):
         shown = [int(i) for i in re.findall(r'<a class="title" href="/article/(\d+)"', page)]
         assert len(shown) == kept["matches"] and shown == sorted(shown, reverse=True)
         assert f'id="marks-{shown[0]}"' in page  # the reader's marks on every match
-        assert (
-            c.submit(
-                "/search",
-                "/searches",
-                name="Dock strike",
-                q="dock strike",
-                mode="keyword",
-                category="Dock & Port",
-            ).status_code
-            == 303
-        )
+        assert c.submit("/search", "/searches", name="Dock strike", q="dock strike",
+                        mode="keyword", category="Dock & Port").status_code == 303
         dock = site.engine.saved_searches.by_name(account, "dock strike")
         assert dock["mode"] == "keyword" and dock["filters"] == {"category": "Dock & Port"}
         assert "keyword, category Dock &amp; Port" in c.get("/searches").text
@@ -624,39 +511,31 @@ def test_following_a_story_from_its_page_is_a_label_in_reader_apps(site):
     story = site.engine.store.article(site.article_id(FERRY)).story_id
     with client(site) as anon:
         assert "Follow story" not in anon.get(f"/story/{story}").text
-        assert anon.submit("/login", f"/story/{story}/follow", on="1").status_code == 403
+        assert anon.submit("/login", f"/story/{story}/follow", on="1"
+                           ).status_code == 403
     with client(site) as c:
         c.sign_in(name, password)
         assert "Follow story" in c.get(f"/story/{story}").text
-        followed = c.submit(
-            f"/story/{story}", f"/story/{story}/follow", on="1", next=f"/story/{story}"
-        )
+        followed = c.submit(f"/story/{story}", f"/story/{story}/follow", on="1",
+                            next=f"/story/{story}")
         assert followed.status_code == 303 and followed.headers["location"] == f"/story/{story}"
         page = c.get(f"/story/{story}").text
         assert "Following ✓" in page and f"“Story {story}" in page
         assert f'href="/story/{story}"' in c.get("/account").text.split('id="following"')[1]
         assert c.submit("/", "/story/999999/follow", on="1").status_code == 404
         api_password = "follower app pass"
-        c.submit(
-            "/account",
-            "/account/api-password",
-            password=api_password,
-            password2=api_password,
-            current=password,
-        )
+        c.submit("/account", "/account/api-password", password=api_password,
+                 password2=api_password, current=password)
         with httpx.Client(base_url=site.url + "/api/greader.php", timeout=30) as app:
             login = app.post("/accounts/ClientLogin", data={"Email": name, "Passwd": api_password})
             auth = {"Authorization": "GoogleLogin auth=" + login.text.split("Auth=")[1].strip()}
-            tags = app.get(
-                "/reader/api/0/tag/list", params={"output": "json"}, headers=auth
-            ).json()["tags"]
+            tags = app.get("/reader/api/0/tag/list", params={"output": "json"},
+                           headers=auth).json()["tags"]
             assert any(t["id"].startswith(f"user/-/label/Story {story}") for t in tags)
-            stopped = c.submit(
-                "/account", f"/story/{story}/follow", on="0", next="/account#following"
-            )
+            stopped = c.submit("/account", f"/story/{story}/follow", on="0",
+                               next="/account#following")
             assert stopped.headers["location"] == "/account#following"
-            tags = app.get(
-                "/reader/api/0/tag/list", params={"output": "json"}, headers=auth
-            ).json()["tags"]
+            tags = app.get("/reader/api/0/tag/list", params={"output": "json"},
+                           headers=auth).json()["tags"]
             assert not any(f"/label/Story {story}" in t["id"] for t in tags)
         assert "Follow story" in c.get(f"/story/{story}").text

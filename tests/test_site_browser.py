@@ -45,7 +45,8 @@ def context(browser):
     made = []
 
     def make(**options):
-        options = {"user_agent": BROWSER_UA, "viewport": {"width": 1200, "height": 900}, **options}
+        options = {"user_agent": BROWSER_UA, "viewport": {"width": 1200, "height": 900},
+                   **options}
         ctx = browser.new_context(**options)
         ctx.set_default_timeout(15_000)
         made.append(ctx)
@@ -73,13 +74,8 @@ def sign_in(page, site, name: str, password: str) -> None:
 def probe_clean(page) -> None:
     found = page.evaluate(INJECTION_PROBE)
     assert found == {
-        "flag": None,
-        "inlineScripts": 0,
-        "handlers": 0,
-        "iframes": 0,
-        "injectedLink": False,
-        "scriptLinks": [],
-        "foreignScripts": 0,
+        "flag": None, "inlineScripts": 0, "handlers": 0, "iframes": 0,
+        "injectedLink": False, "scriptLinks": [], "foreignScripts": 0,
     }, (page.url, found)
 
 
@@ -144,8 +140,7 @@ def test_marks_work_without_javascript(site, context):
 def test_follow_a_story_and_save_a_search_without_javascript(site, context):
     site.engine.readers.accounts.add("browserreader", "browser reader pass")
     story = site.engine.store.article(
-        site.article_id("https://meridian-wire.example/northsea-ferry-grounding-01")
-    ).story_id
+        site.article_id("https://meridian-wire.example/northsea-ferry-grounding-01")).story_id
     page = context(java_script_enabled=False).new_page()
     sign_in(page, site, "browserreader", "browser reader pass")
     page.goto(f"{site.url}/story/{story}")
@@ -225,12 +220,10 @@ def test_front_page_by_keyboard_alone(site, context):
     seen = []
     for _ in range(6):
         page.keyboard.press("Tab")
-        seen.append(
-            page.evaluate(
-                "[document.activeElement.tagName, document.activeElement.getAttribute('href'),"
-                " getComputedStyle(document.activeElement).outlineStyle]"
-            )
-        )
+        seen.append(page.evaluate(
+            "[document.activeElement.tagName, document.activeElement.getAttribute('href'),"
+            " getComputedStyle(document.activeElement).outlineStyle]"
+        ))
     story_links = [s for s in seen if s[0] == "A" and (s[1] or "").startswith("/story/")]
     assert story_links, seen  # focus moved from the skip link into the stories
     assert all(s[2] != "none" for s in seen), seen  # focus is always visible
@@ -251,23 +244,16 @@ def test_hostile_content_never_executes(site, context, csp):
     engine = site.engine
     hostile = site.article_id("https://quarry.example/blasting")
     key = f"xss-{csp}"
-    posted = engine.readers.comments.post(
-        hostile, f"{XSS_COMMENT} {key}", client=key, author='<b onmouseover="alert(15)">x</b>'
-    )
+    posted = engine.readers.comments.post(hostile, f"{XSS_COMMENT} {key}", client=key,
+                                          author='<b onmouseover="alert(15)">x</b>')
     engine.readers.comments.approve(posted.comment_id)
-    bad_urls = [
-        a.id for a in engine.store.latest(500) if not a.url.startswith(("http://", "https://"))
-    ]
+    bad_urls = [a.id for a in engine.store.latest(500)
+                if not a.url.startswith(("http://", "https://"))]
     assert len(bad_urls) == 2
     page = context(bypass_csp=csp == "bypassed").new_page()
     watch = Watch().attach(page)
-    pages = [
-        f"/article/{hostile}",
-        *(f"/article/{i}" for i in bad_urls),
-        "/",
-        "/search?q=Dunmere+quarry",
-        "/sources",
-    ]
+    pages = [f"/article/{hostile}", *(f"/article/{i}" for i in bad_urls), "/",
+             "/search?q=Dunmere+quarry", "/sources"]
     story = engine.store.article(hostile).story_id
     if story:
         pages.append(f"/story/{story}")
@@ -281,8 +267,7 @@ def test_hostile_content_never_executes(site, context, csp):
     body = page.locator(".comment", has_text=key).locator(".body").inner_text()
     assert "<script>window.__xss=11" in body  # shown as the text it is
     assert page.locator(".comment", has_text=key).locator("a").evaluate_all(
-        "els => els.map(a => a.getAttribute('href'))"
-    ) == ["https://ok.example/"]
+        "els => els.map(a => a.getAttribute('href'))") == ["https://ok.example/"]
     title = page.locator("h1#article-title").inner_text()
     assert title.startswith("<img src=x onerror=")
     if csp == "enforced":
@@ -290,22 +275,13 @@ def test_hostile_content_never_executes(site, context, csp):
     watch.assert_clean()
 
 
-PAGES = [
-    "/",
-    "/story/{story}",
-    "/article/{article}",
-    "/search?q=ferry+aground",
-    "/sources",
-    "/help",
-    "/login",
-    "/search",
-]
+PAGES = ["/", "/story/{story}", "/article/{article}", "/search?q=ferry+aground", "/sources",
+         "/help", "/login", "/search"]
 
 
 def test_no_console_errors_and_no_serious_accessibility_violations(site, context, browser):
     ferry = site.engine.store.article(
-        site.article_id("https://meridian-wire.example/northsea-ferry-grounding-01")
-    )
+        site.article_id("https://meridian-wire.example/northsea-ferry-grounding-01"))
     axe = axe_source()
     paths = [p.format(story=ferry.story_id, article=ferry.id) for p in PAGES]
     problems = []
@@ -338,8 +314,7 @@ def test_no_console_errors_and_no_serious_accessibility_violations(site, context
 
 def test_pages_fit_a_phone_screen(site, context):
     ferry = site.engine.store.article(
-        site.article_id("https://meridian-wire.example/northsea-ferry-grounding-01")
-    )
+        site.article_id("https://meridian-wire.example/northsea-ferry-grounding-01"))
     page = context(viewport={"width": 375, "height": 740}).new_page()
     for path in PAGES:
         page.goto(site.url + path.format(story=ferry.story_id, article=ferry.id))

@@ -30,19 +30,8 @@ def test_every_module_has_a_one_line_docstring():
         warc,
     )
 
-    for module in (
-        sources,
-        feeds,
-        feedstream,
-        files,
-        http,
-        opml,
-        poller,
-        robots,
-        schedule,
-        subscriptions,
-        warc,
-    ):
+    for module in (sources, feeds, feedstream, files, http, opml, poller, robots, schedule,
+                   subscriptions, warc):
         doc = module.__doc__ or ""
         assert doc.strip() and "\n" not in doc.strip(), module.__name__
 

@@ -110,13 +110,8 @@ def _mock(handler, table, **kwargs):
 
 @pytest.mark.parametrize(
     "target",
-    [
-        "http://[::127.0.0.1]/",
-        "http://[64:ff9b::7f00:1]/",
-        "http://[2002:7f00:1::]/",
-        "http://[::ffff:0:7f00:1]/",
-        "http://nat64.example/",
-    ],
+    ["http://[::127.0.0.1]/", "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/",
+     "http://[::ffff:0:7f00:1]/", "http://nat64.example/"],
 )
 def test_redirect_to_a_disguised_loopback_is_refused(target):
     seen = []
@@ -204,12 +199,8 @@ def test_jsonl_urls_must_be_http(tmp_path):
         {"url": "javascript:alert(1)", "title": "Script"},
         {"url": "file:///etc/passwd", "title": "Local"},
         {"url": "data:text/html,hi", "title": "Data"},
-        {
-            "url": "https://news.example/ok",
-            "title": "Fine",
-            "canonical_url": "javascript:x()",
-            "image": "file:///etc/shadow",
-        },
+        {"url": "https://news.example/ok", "title": "Fine", "canonical_url": "javascript:x()",
+         "image": "file:///etc/shadow"},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     result = IngestResult()

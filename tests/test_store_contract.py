@@ -120,7 +120,7 @@ def test_vector_changes_can_be_read_since_a_generation(store):
     assert store.removed_vectors(store.generation()).tolist() == []
     assert store.vector_count() == 2
     assert store.vector_ids().tolist() == sorted([first[1], second[0]])
-    ((ids, vectors),) = store.iter_vectors(ids=[second[0], 10**6])
+    (ids, vectors), = store.iter_vectors(ids=[second[0], 10**6])
     assert ids.tolist() == second and vectors.shape == (1, 8)
 
 
@@ -185,15 +185,15 @@ def test_story_articles_in_time_order_originals_only(store):
     (middle,) = insert(store, article(3, story_id=story))
     assert [a.id for a in store.story_articles(story, latest=2)] == [middle, late]
     assert [a.id for a in store.story_articles(story, text=False, latest=10)] == [
-        early,
-        middle,
-        late,
+        early, middle, late
     ]
 
 
 def test_keyword_search_never_fails_on_user_syntax(store):
     insert(store, article(1, title="Ferry aground off Skarra", text="The ferry ran aground."))
-    assert store.keyword_search('ferry "OR NEAR( * -', 5)[0][0] == store.id_by_url(article(1).url)
+    assert store.keyword_search('ferry "OR NEAR( * -', 5)[0][0] == store.id_by_url(
+        article(1).url
+    )
     assert store.keyword_search("***", 5) == []
 
 
@@ -236,13 +236,13 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
         SQLiteStore(path)
 
 
-def test_keyword_search_leaves_out_the_commonest_terms_when_they_cost_too_much(store, monkeypatch):
+def test_keyword_search_leaves_out_the_commonest_terms_when_they_cost_too_much(
+    store, monkeypatch
+):
     articles = importlib.import_module(type(store).__module__ + ".articles")
-    rare = insert(
-        store,
-        *(article(n, title=f"Common word {n}", text="common " * 30) for n in range(1, 9)),
-        article(20, title="Quillon breach", text="common quillon breach"),
-    )[-1]
+    rare = insert(store, *(article(n, title=f"Common word {n}", text="common " * 30)
+                           for n in range(1, 9)),
+                  article(20, title="Quillon breach", text="common quillon breach"))[-1]
     assert len(store.keyword_search("common quillon", 50)) == 9  # cheap enough: both terms
     monkeypatch.setattr(articles, "POSTINGS_BUDGET", 3)
     assert [i for i, _ in store.keyword_search("common quillon", 50)] == [rare]
@@ -304,8 +304,6 @@ def test_a_merged_story_moves_its_articles_and_leads_to_the_other(store):
     changed = {s.id: s for s in store.story_states(since=seen)}
     assert changed[gone].merged_into == keep and changed[gone].centroid is None
     assert gone not in {s.id for s in store.story_states(active_from=T0 - timedelta(days=1))}
-
-
 # -- readers -------------------------------------------------------------------------------
 
 
@@ -370,9 +368,7 @@ def test_visits_add_up_by_hour_and_in_total(store):
     store.add_visits({(a, "2026-11-02T08"): 3, (a, "2026-11-03T09"): 2, (b, "2026-11-03T10"): 1})
     store.add_visits({(a, "2026-11-03T09"): 4, (10**9, "2026-11-03T09"): 5})  # gone: dropped
     assert store.visit_counts([a, b, 10**9], "2026-11-03T00") == {
-        a: (9, 6),
-        b: (1, 1),
-        10**9: (0, 0),
+        a: (9, 6), b: (1, 1), 10**9: (0, 0)
     }
     assert store.most_visited("2026-11-03T00", 5) == [(a, 6), (b, 1)]
     assert store.most_visited("2026-11-04T00", 5) == []
@@ -393,8 +389,7 @@ def test_a_view_counts_once_per_visitor_and_window_for_every_process(store):
         assert store.counted_views(tx, views, 1800.0) == [True, False, True, True]
     with store.transaction() as tx:  # later, maybe from another process
         assert store.counted_views(tx, [("v1", a, 1000.0), ("v1", a, 1901.0)], 1800.0) == [
-            False,
-            True,
+            False, True
         ]
     with pytest.raises(RuntimeError), store.transaction() as tx:
         store.counted_views(tx, [("v3", a, 2000.0)], 1800.0)
@@ -439,7 +434,9 @@ def test_a_comment_body_is_stored_exactly_as_given(store):
 def test_story_summaries_lead_outlets_and_burst(store):
     with store.transaction() as tx:
         story = store.create_story(tx, "S", T0)
-        early = store.insert_article(tx, article(1, story_id=story, source="A"), "k1", [], unit(1))
+        early = store.insert_article(
+            tx, article(1, story_id=story, source="A"), "k1", [], unit(1)
+        )
         store.insert_article(tx, article(40, story_id=story, source="B"), "k40", [], unit(2))
         store.insert_article(tx, article(50, story_id=story, source="C"), "k50", [], unit(3))
         store.insert_article(
@@ -486,24 +483,10 @@ def test_due_subscriptions_and_record_poll(store):
     b, _ = store.subscribe("https://b.example/feed", "B")
     assert [s["id"] for s in store.due_subscriptions(now)] == [a, b]
     assert store.next_check_due() == ""
-    store.record_poll(
-        a,
-        {
-            "next_check": now + timedelta(hours=1),
-            "last_status": 200,
-            "check_interval": 3600.0,
-            "checked_at": now,
-        },
-    )
-    store.record_poll(
-        b,
-        {
-            "next_check": now - timedelta(minutes=1),
-            "error_count": 2,
-            "last_error": "HTTP 500",
-            "failing_since": now,
-        },
-    )
+    store.record_poll(a, {"next_check": now + timedelta(hours=1), "last_status": 200,
+                          "check_interval": 3600.0, "checked_at": now})
+    store.record_poll(b, {"next_check": now - timedelta(minutes=1), "error_count": 2,
+                          "last_error": "HTTP 500", "failing_since": now})
     assert [s["id"] for s in store.due_subscriptions(now)] == [b]
     assert datetime.fromisoformat(store.next_check_due()) == now - timedelta(minutes=1)
     assert store.subscription(b)["last_error"] == "HTTP 500"
@@ -527,41 +510,23 @@ def test_entry_identity_is_feed_and_guid_then_url(store):
     (stored,) = insert(store, article(1))
     feed, _ = store.subscribe("https://a.example/feed", "A")
     other, _ = store.subscribe("https://b.example/feed", "B")
-    assert (
-        store.record_entries(
-            feed,
-            [
-                {"guid": "g1", "url": article(1).url, "article_id": stored},
-                {"guid": None, "url": "https://news.example/unstored"},
-            ],
-        )
-        == 2
-    )
+    assert store.record_entries(feed, [
+        {"guid": "g1", "url": article(1).url, "article_id": stored},
+        {"guid": None, "url": "https://news.example/unstored"},
+    ]) == 2
     # the same rows again add nothing
-    assert (
-        store.record_entries(
-            feed,
-            [
-                {"guid": "g1", "url": "https://x.example/moved"},
-                {"guid": None, "url": "https://news.example/unstored"},
-            ],
-        )
-        == 0
-    )
-    known = store.known_entries(
-        feed,
-        [
-            ("g1", "https://x.example/moved"),  # same GUID, new URL: known
-            (None, article(1).url),  # stored article
-            ("g2", "https://news.example/unstored"),  # URL known to a feed without an article
-            ("g3", "https://news.example/new"),
-        ],
-    )
+    assert store.record_entries(feed, [{"guid": "g1", "url": "https://x.example/moved"},
+                                       {"guid": None, "url": "https://news.example/unstored"}]) == 0
+    known = store.known_entries(feed, [
+        ("g1", "https://x.example/moved"),  # same GUID, new URL: known
+        (None, article(1).url),  # stored article
+        ("g2", "https://news.example/unstored"),  # URL known to a feed without an article
+        ("g3", "https://news.example/new"),
+    ])
     assert known == [stored, stored, 0, None]
     # in another feed the GUID means nothing, the URL still does
-    assert store.known_entries(
-        other, [("g1", "https://x.example/moved"), ("g9", article(1).url)]
-    ) == [None, stored]
+    assert store.known_entries(other, [("g1", "https://x.example/moved"),
+                                       ("g9", article(1).url)]) == [None, stored]
     assert store.subscription(feed)["entries"] == 1
 
 
@@ -570,34 +535,20 @@ def test_partial_articles_are_upgraded_in_place(store):
     (whole_id,) = insert(store, article(2))
     assert store.article(partial_id).partial is True
     feed, _ = store.subscribe("https://a.example/feed", "A")
-    store.record_entries(
-        feed,
-        [
-            {
-                "guid": "g",
-                "url": article(1).url,
-                "article_id": partial_id,
-                "partial": True,
-                "retry_at": T0,
-            }
-        ],
-    )
+    store.record_entries(feed, [{"guid": "g", "url": article(1).url, "article_id": partial_id,
+                                 "partial": True, "retry_at": T0}])
     (due,) = store.partial_entries_due(T0)
     assert (due["article_id"], due["url"], due["attempts"]) == (partial_id, article(1).url, 0)
     assert store.partial_entries_due(T0 - timedelta(seconds=1)) == []
     before = store.generation()
-    full = article(
-        1, title="Whole story", text="Zanzibarite harbour pilots. " * 30, content_hash="whole"
-    )
+    full = article(1, title="Whole story", text="Zanzibarite harbour pilots. " * 30,
+                   content_hash="whole")
     with store.transaction() as tx:
         assert store.upgrade_article(tx, partial_id, full, [7, 8], unit(9)) == "original"
         assert store.upgrade_article(tx, whole_id, full, [], unit(9)) is None  # not partial
     upgraded = store.article(partial_id)
     assert (upgraded.title, upgraded.partial, upgraded.content_hash) == (
-        "Whole story",
-        False,
-        "whole",
-    )
+        "Whole story", False, "whole")
     assert [i for i, _ in store.keyword_search("zanzibarite", 5)] == [partial_id]
     assert np.allclose(store.embeddings([partial_id])[partial_id], unit(9))
     changed = np.concatenate([ids for ids, _ in store.iter_vectors(since=before)])
@@ -639,20 +590,10 @@ def _feed_items(store):
     b, _ = store.subscribe("https://b.example/feed", "B")
     ids = insert(store, *(article(n) for n in range(1, 6)))
     (copy,) = insert(store, article(9, duplicate_of=ids[0]), vectors=False)
-    store.record_entries(
-        a,
-        [
-            {"url": f"https://news.example/{n}", "article_id": i}
-            for n, i in zip(range(1, 4), ids[:3], strict=True)
-        ],
-    )
-    store.record_entries(
-        b,
-        [
-            {"url": "https://news.example/9", "article_id": copy},
-            {"url": "https://news.example/4", "article_id": ids[3]},
-        ],
-    )
+    store.record_entries(a, [{"url": f"https://news.example/{n}", "article_id": i}
+                             for n, i in zip(range(1, 4), ids[:3], strict=True)])
+    store.record_entries(b, [{"url": "https://news.example/9", "article_id": copy},
+                             {"url": "https://news.example/4", "article_id": ids[3]}])
     return a, b, ids, copy
 
 
@@ -680,21 +621,18 @@ def test_stream_items_filters_and_keyset(store):
     first = next(i for i in everything if i.id == ids[0])
     assert first.feed_ids == (a, b)  # its own feed first, then its copy's
     assert first.crawled is not None
-    assert [i.id for i in store.stream_items(reader, StreamQuery(feed_ids=[b]))] == [ids[3], ids[0]]
+    assert [i.id for i in store.stream_items(reader, StreamQuery(feed_ids=[b]))] == [
+        ids[3], ids[0]]
     assert [i.id for i in store.stream_items(reader, StreamQuery(categories=["World"]))] == [
-        ids[2],
-        ids[1],
-        ids[0],
-    ]
+        ids[2], ids[1], ids[0]]
     assert store.stream_items(reader, StreamQuery(ids=[copy])) == []
     assert store.stream_items(reader, StreamQuery(feed_ids=[])) == []
     store.set_marks(reader, ids[:2], "read", True)
     store.set_marks(reader, [ids[1]], "starred", True)
     unread = store.stream_items(reader, StreamQuery(unmarked=("read",)))
     assert [i.id for i in unread] == sorted(ids[2:], reverse=True)
-    assert [i.id for i in store.stream_items(reader, StreamQuery(marked=("read", "starred")))] == [
-        ids[1]
-    ]
+    assert [i.id for i in store.stream_items(
+        reader, StreamQuery(marked=("read", "starred")))] == [ids[1]]
     page = store.stream_items(reader, StreamQuery(limit=2))
     rest = store.stream_items(reader, StreamQuery(before_id=page[-1].id, limit=10))
     assert [i.id for i in page + rest] == sorted(ids, reverse=True)
@@ -747,21 +685,14 @@ def test_saved_searches_and_their_matches(store):
     ids = insert(store, *(article(n) for n in range(1, 4)))
     ada = store.add_account("Ada", "h", "reader")
     bob = store.add_account("Bob", "h", "reader")
-    fields = {
-        "name": "Ferries",
-        "query": "ferry",
-        "mode": "hybrid",
-        "filters": {"category": "World"},
-        "webhook_url": "https://hooks.example/x",
-        "webhook_secret": "s",
-        "checked_id": ids[0],
-    }
+    fields = {"name": "Ferries", "query": "ferry", "mode": "hybrid",
+              "filters": {"category": "World"}, "webhook_url": "https://hooks.example/x",
+              "webhook_secret": "s", "checked_id": ids[0]}
     search = store.add_saved_search(ada, fields)
     assert search is not None
     assert store.add_saved_search(ada, fields | {"name": "FERRIES"}) is None  # name taken
-    other = store.add_saved_search(
-        bob, fields | {"filters": None, "webhook_url": None, "webhook_secret": None}
-    )
+    other = store.add_saved_search(bob, fields | {"filters": None, "webhook_url": None,
+                                                  "webhook_secret": None})
     (found,) = store.saved_searches(ada)
     assert {k: found[k] for k in fields} == fields
     assert (found["id"], found["account_id"], found["matches"]) == (search, ada, 0)

@@ -30,9 +30,8 @@ ELSEWHERE = unit(0.0, 0.0, 1.0)
 
 
 def clusterer(store, merge: float = 0.55) -> StoryClusterer:
-    return StoryClusterer(
-        store, threshold=0.45, window_days=30, name_weight=0.0, merge_threshold=merge
-    )
+    return StoryClusterer(store, threshold=0.45, window_days=30, name_weight=0.0,
+                          merge_threshold=merge)
 
 
 def place(store, clusterer, n: int, vector: np.ndarray) -> int:
@@ -42,17 +41,9 @@ def place(store, clusterer, n: int, vector: np.ndarray) -> int:
         story = clusterer.assign(tx, vector, when, f"report number {n}")
         store.insert_article(
             tx,
-            Article(
-                url=f"https://n.example/{n}",
-                title=f"report {n}",
-                text="t",
-                content_hash=f"h{n}",
-                published=when,
-                story_id=story,
-            ),
-            f"k{n}",
-            [],
-            vector,
+            Article(url=f"https://n.example/{n}", title=f"report {n}", text="t",
+                    content_hash=f"h{n}", published=when, story_id=story),
+            f"k{n}", [], vector,
         )
     clusterer.committed(tx)
     return story
@@ -72,10 +63,7 @@ def test_a_story_that_grows_close_to_another_absorbs_it(tmp_path):
     assert sorted(s.id for s in live) == sorted([kept, other])
     assert {s.id: s.size for s in live} == {kept: 3, other: 1}
     assert [x.url for x in store.story_articles(kept)] == [
-        "https://n.example/1",
-        "https://n.example/2",
-        "https://n.example/4",
-    ]
+        "https://n.example/1", "https://n.example/2", "https://n.example/4"]
     assert store.story_articles(gone) == []
     assert store.story(gone).id == kept  # an old link to the absorbed story still leads on
     # the merged centroid goes on attracting both angles

@@ -35,17 +35,9 @@ def place(store, c: StoryClusterer, n: int, vector: np.ndarray, text: str) -> in
         story = c.assign(tx, vector, when, f"report {n}", text)
         store.insert_article(
             tx,
-            Article(
-                url=f"https://n.example/{n}",
-                title=f"report {n}",
-                text=text or "t",
-                content_hash=f"h{n}",
-                published=when,
-                story_id=story,
-            ),
-            f"k{n}",
-            [],
-            vector,
+            Article(url=f"https://n.example/{n}", title=f"report {n}", text=text or "t",
+                    content_hash=f"h{n}", published=when, story_id=story),
+            f"k{n}", [], vector,
         )
     c.committed(tx)
     return story
@@ -64,9 +56,8 @@ def place(store, c: StoryClusterer, n: int, vector: np.ndarray, text: str) -> in
 )
 def test_the_join_threshold_falls_for_short_texts(tmp_path, cosine, body_words, joins):
     store = SQLiteStore(tmp_path / "s.db")
-    c = StoryClusterer(
-        store, threshold=0.45, window_days=30, name_weight=0.0, short_text_margin=0.09
-    )
+    c = StoryClusterer(store, threshold=0.45, window_days=30, name_weight=0.0,
+                       short_text_margin=0.09)
     first = place(store, c, 1, at_cosine(1.0), words(body_words))
     second = place(store, c, 2, at_cosine(cosine), words(body_words))
     assert (second == first) is joins

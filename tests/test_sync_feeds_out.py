@@ -34,11 +34,8 @@ def test_round_trip_through_tidings_own_reader(live, fmt):
     corpus = live.corpus
     r = get(live, f"/feeds/source/{corpus['feed_b']}.{fmt}")
     assert r.status_code == 200
-    feed = parse_feed(
-        r.content,
-        live.url + f"/feeds/source/{corpus['feed_b']}.{fmt}",
-        content_type=r.headers["content-type"],
-    )
+    feed = parse_feed(r.content, live.url + f"/feeds/source/{corpus['feed_b']}.{fmt}",
+                      content_type=r.headers["content-type"])
     assert feed.title == "Beta Daily"
     assert [e.url for e in feed.entries] == [f"https://a.example/a/{i}" for i in range(4, -1, -1)]
     first = feed.entries[-1]
@@ -60,9 +57,8 @@ def test_feedparser_reads_them_cleanly(live, fmt):
     assert next_link and "before=" in next_link[0]
     folded = feedparser.parse(get(live, f"/feeds/category/World.{fmt}?n=200").content)
     entry = next(e for e in folded.entries if e.link == "https://a.example/a/0")
-    assert "Beta Daily" in (entry.get("content") or [entry])[0].get(
-        "value", entry.get("summary", "")
-    )
+    assert "Beta Daily" in (entry.get("content") or [entry])[0].get("value", entry.get(
+        "summary", ""))
     assert entry.tags[0].term == "World"
 
 
@@ -71,8 +67,7 @@ def test_json_feed_names_the_other_outlets(live):
     assert body["version"] == "https://jsonfeed.org/version/1.1"
     entry = next(i for i in body["items"] if i["url"] == "https://a.example/a/0")
     assert entry["_tidings"]["also_published_by"] == [
-        {"name": "Beta Daily", "url": "https://b.example/copy/0"}
-    ]
+        {"name": "Beta Daily", "url": "https://b.example/copy/0"}]
     assert all(i["url"].startswith("https://a.example/") for i in body["items"])  # no copies
 
 
@@ -97,12 +92,8 @@ def test_conditional_get(live):
     assert get(live, "/feeds/all.atom", **{"If-None-Match": etag}).status_code == 304
     assert get(live, "/feeds/all.atom", **{"If-Modified-Since": modified}).status_code == 304
     assert get(live, "/feeds/all.atom", **{"If-None-Match": '"other"'}).status_code == 200
-    assert (
-        get(
-            live, "/feeds/all.atom", **{"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
-        ).status_code
-        == 200
-    )
+    assert get(live, "/feeds/all.atom",
+               **{"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
     assert get(live, "/feeds/all.rss").headers["etag"] != etag  # per representation
 
 
@@ -114,28 +105,15 @@ def test_private_streams_need_their_token(live):
     ok = get(live, f"/feeds/u/feeder/starred.atom?token={token}")
     assert ok.status_code == 200 and ok.headers["cache-control"].startswith("private")
     assert len(parse_feed(ok.content, "x").entries) == 3
-    for path in (
-        "/feeds/u/feeder/starred.atom",
-        "/feeds/u/feeder/starred.atom?token=nope",
-        f"/feeds/u/feeder/unread.atom?token={token}",  # another stream's token
-        f"/feeds/u/ada/starred.atom?token={token}",
-        "/feeds/u/nobody/unread.rss",
-    ):
+    for path in ("/feeds/u/feeder/starred.atom", "/feeds/u/feeder/starred.atom?token=nope",
+                 f"/feeds/u/feeder/unread.atom?token={token}",  # another stream's token
+                 f"/feeds/u/ada/starred.atom?token={token}", "/feeds/u/nobody/unread.rss"):
         assert get(live, path).status_code == 403, path
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/feeds/all.xml",
-        "/feeds/all.atom?n=0",
-        "/feeds/all.atom?n=x",
-        "/feeds/all.atom?before=-1",
-        "/feeds/story/999999.atom",
-        "/feeds/source/abc.rss",
-        "/feeds/planet/1.atom",
-        "/feeds/all.atom?n=100000000000000000000",
-    ],
-)
+@pytest.mark.parametrize("path", ["/feeds/all.xml", "/feeds/all.atom?n=0", "/feeds/all.atom?n=x",
+                                  "/feeds/all.atom?before=-1", "/feeds/story/999999.atom",
+                                  "/feeds/source/abc.rss", "/feeds/planet/1.atom",
+                                  "/feeds/all.atom?n=100000000000000000000"])
 def test_bad_requests_are_4xx(live, path):
     assert 400 <= get(live, path).status_code < 500

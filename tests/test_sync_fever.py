@@ -21,12 +21,9 @@ def live(request, tmp_path_factory, embedder):
     database_url = ""
     if request.param == "postgres":
         database_url = request.getfixturevalue("postgres_module_url")
-    engine = Engine(
-        make_settings(
-            tmp_path_factory.mktemp("fever"), login_attempts=1000, database_url=database_url
-        ),
-        embedder=embedder,
-    )
+    engine = Engine(make_settings(tmp_path_factory.mktemp("fever"), login_attempts=1000,
+                                  database_url=database_url),
+                    embedder=embedder)
     corpus = build(engine, originals=400)
     site = start_site(engine)
     site.corpus = corpus
@@ -40,11 +37,8 @@ def key(name: str, password: str = PASSWORD) -> str:
 
 def fever(live, name_or_key: str, query: str = "", path="/api/fever.php", **form):
     api_key = name_or_key if len(name_or_key) == 32 else key(name_or_key)
-    r = httpx.post(
-        f"{live.url}{path}?api{'&' + query if query else ''}",
-        data={"api_key": api_key, **form},
-        timeout=60,
-    )
+    r = httpx.post(f"{live.url}{path}?api{'&' + query if query else ''}",
+                   data={"api_key": api_key, **form}, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -95,7 +89,8 @@ def test_items_paging(live):
     assert first["is_read"] == 0 and first["is_saved"] == 0
     assert isinstance(first["created_on_time"], int)
     assert "Also published by" in first["html"]
-    r = httpx.post(f"{live.url}/api/fever.php?api&items&since_id=abc", data={"api_key": key("ada")})
+    r = httpx.post(f"{live.url}/api/fever.php?api&items&since_id=abc",
+                   data={"api_key": key("ada")})
     assert r.status_code == 400
 
 
@@ -117,20 +112,13 @@ def test_marks_and_id_lists(live):
     fever(live, "fev", mark="feed", id=str(corpus["feed_b"]), before=yesterday, **{"as": "read"})
     assert len(fever(live, "fev", "unread_item_ids")["unread_item_ids"].split(",")) == len(ids) - 1
     # ReadYou sends Long.MAX_VALUE: clamped to now
-    body = fever(
-        live,
-        "fev",
-        mark="feed",
-        id=str(corpus["feed_b"]),
-        before="9223372036854775807",
-        **{"as": "read"},
-    )
+    body = fever(live, "fev", mark="feed", id=str(corpus["feed_b"]),
+                 before="9223372036854775807", **{"as": "read"})
     unread = {int(i) for i in body["unread_item_ids"].split(",")}
     assert unread.isdisjoint(ids[:5]) and len(unread) == len(ids) - 5
     group = fever(live, "fev", "groups")["groups"][0]["id"]
-    body = fever(
-        live, "fev", mark="group", id=str(group), before=str(int(time.time()) + 5), **{"as": "read"}
-    )
+    body = fever(live, "fev", mark="group", id=str(group), before=str(int(time.time()) + 5),
+                 **{"as": "read"})
     assert body["unread_item_ids"] == ""
     fever(live, "fev", mark="item", id=str(ids[9]), **{"as": "unread"})
     assert fever(live, "fev", "unread_item_ids")["unread_item_ids"] == str(ids[9])
@@ -139,12 +127,9 @@ def test_marks_and_id_lists(live):
 
 
 def test_bad_marks_are_4xx(live):
-    for form in (
-        {"mark": "item", "as": "loved", "id": "1"},
-        {"mark": "item", "as": "read"},
-        {"mark": "planet", "as": "read", "id": "1"},
-        {"mark": "feed", "as": "unread", "id": "1"},
-        {"mark": "item", "as": "read", "id": "x"},
-    ):
+    for form in ({"mark": "item", "as": "loved", "id": "1"}, {"mark": "item", "as": "read"},
+                 {"mark": "planet", "as": "read", "id": "1"},
+                 {"mark": "feed", "as": "unread", "id": "1"},
+                 {"mark": "item", "as": "read", "id": "x"}):
         r = httpx.post(f"{live.url}/api/fever.php?api", data={"api_key": key("ada"), **form})
         assert r.status_code == 400, form

@@ -25,12 +25,9 @@ def live(request, tmp_path_factory, embedder):
     database_url = ""
     if request.param == "postgres":
         database_url = request.getfixturevalue("postgres_module_url")
-    engine = Engine(
-        make_settings(
-            tmp_path_factory.mktemp("greader"), login_attempts=1000, database_url=database_url
-        ),
-        embedder=embedder,
-    )
+    engine = Engine(make_settings(tmp_path_factory.mktemp("greader"), login_attempts=1000,
+                                  database_url=database_url),
+                    embedder=embedder)
     corpus = build(engine)
     site = start_site(engine)
     site.corpus = corpus
@@ -53,9 +50,8 @@ class Reader:
         self.base = live.url + prefix
         self.http = httpx.Client(timeout=60)
         live.clients.append(self.http)
-        r = self.http.post(
-            self.base + "/accounts/ClientLogin", data={"Email": name, "Passwd": PASSWORD}
-        )
+        r = self.http.post(self.base + "/accounts/ClientLogin",
+                           data={"Email": name, "Passwd": PASSWORD})
         assert r.status_code == 200, r.text
         lines = dict(line.split("=", 1) for line in r.text.split())
         assert set(lines) == {"SID", "LSID", "Auth"}
@@ -72,8 +68,7 @@ class Reader:
             data = [*(data.items() if isinstance(data, dict) else data), ("T", t)]
         pairs = list(data.items() if isinstance(data, dict) else data)
         return self.http.post(
-            f"{self.base}/reader/api/0/{path}",
-            content=urlencode(pairs),
+            f"{self.base}/reader/api/0/{path}", content=urlencode(pairs),
             headers={**self.auth, "content-type": "application/x-www-form-urlencoded"},
         )
 
@@ -98,13 +93,11 @@ def test_client_login_get_post_json_and_failures(live):
     base = live.url
     ok = httpx.get(base + "/accounts/ClientLogin", params={"Email": "ada", "Passwd": PASSWORD})
     assert ok.status_code == 200 and "Auth=ada/" in ok.text and "LSID=" in ok.text
-    as_json = httpx.post(
-        base + "/accounts/ClientLogin", data={"Email": "ada", "Passwd": PASSWORD, "output": "json"}
-    ).json()
+    as_json = httpx.post(base + "/accounts/ClientLogin",
+                         data={"Email": "ada", "Passwd": PASSWORD, "output": "json"}).json()
     assert as_json["Auth"].startswith("ada/")
-    wrong = httpx.post(
-        base + "/accounts/ClientLogin", data={"Email": "ada", "Passwd": "login password 1"}
-    )  # not the API one
+    wrong = httpx.post(base + "/accounts/ClientLogin",
+                       data={"Email": "ada", "Passwd": "login password 1"})  # not the API one
     assert wrong.status_code == 401 and "Error=BadAuthentication" in wrong.text
     nobody = httpx.post(base + "/accounts/ClientLogin", data={"Email": "zed", "Passwd": "x"})
     assert nobody.status_code == 401
@@ -113,12 +106,8 @@ def test_client_login_get_post_json_and_failures(live):
 @pytest.mark.parametrize("prefix", ["", "/api/greader.php"])
 def test_missing_or_wrong_auth_is_401_with_the_header(live, prefix):
     url = f"{live.url}{prefix}/reader/api/0/subscription/list"
-    for headers in (
-        {},
-        {"Authorization": "GoogleLogin auth=ada/00"},
-        {"Authorization": "Bearer x"},
-        {"Authorization": "GoogleLogin auth="},
-    ):
+    for headers in ({}, {"Authorization": "GoogleLogin auth=ada/00"},
+                    {"Authorization": "Bearer x"}, {"Authorization": "GoogleLogin auth="}):
         r = httpx.get(url, headers=headers)
         assert r.status_code == 401, headers
         assert r.headers["www-authenticate"].startswith("GoogleLogin")
@@ -134,9 +123,8 @@ def test_netnewswire_sequence(live):
     assert client.get("user-info").json()["userName"] == "nnw"
     tags = [t["id"] for t in client.get("tag/list").json()["tags"]]
     assert STARRED in tags and "user/-/label/World" in tags
-    subs = {
-        s["id"]: s for s in client.get("subscription/list", output="json").json()["subscriptions"]
-    }
+    subs = {s["id"]: s for s in client.get("subscription/list", output="json").json()[
+        "subscriptions"]}
     a = subs[f"feed/{corpus['feed_a']}"]
     assert a["categories"] == [{"id": "user/-/label/World", "label": "World"}]
     assert a["url"] == "https://a.example/feed.xml" and a["htmlUrl"] == "https://a.example/"
@@ -151,10 +139,8 @@ def test_netnewswire_sequence(live):
     fetched = {}
     for start in range(0, 300, 100):  # NetNewsWire: unpadded hex in the long form
         chunk = unread[start : start + 100]
-        r = client.post(
-            "stream/items/contents",
-            [("i", f"tag:google.com,2005:reader/item/{i:x}") for i in chunk],
-        )
+        r = client.post("stream/items/contents",
+                        [("i", f"tag:google.com,2005:reader/item/{i:x}") for i in chunk])
         assert r.status_code == 200, r.text
         items = r.json()["items"]
         assert [int(it["id"].rsplit("/", 1)[1], 16) for it in items] == chunk
@@ -199,10 +185,8 @@ def test_item_id_forms(live):
             assert r.status_code == 200
             assert ("read" in engine.readers.marks.of(account, [target])[target]) is on, name
     # ids the client cannot have: ignored, not a failure
-    r = client.post(
-        "stream/items/contents",
-        [("i", "zz"), ("i", "-5"), ("i", "9" * 30), ("i", str(live.corpus["copies"][0]))],
-    )
+    r = client.post("stream/items/contents", [("i", "zz"), ("i", "-5"), ("i", "9" * 30),
+                                              ("i", str(live.corpus["copies"][0]))])
     assert r.status_code == 200 and r.json()["items"] == []
 
 
@@ -279,16 +263,9 @@ def test_edit_tag_ignores_unknown_tags_and_checks_t(live):
     account = new_reader(engine, "tagger")
     client = Reader(live, "tagger")
     item = ids[50]
-    r = client.post(
-        "edit-tag",
-        [
-            ("i", str(item)),
-            ("a", "user/-/state/com.google/like"),
-            ("a", "user/-/label/Whatever"),
-            ("a", STARRED),
-            ("r", "user/-/state/com.google/tracking-kept-unread"),
-        ],
-    )
+    r = client.post("edit-tag", [("i", str(item)), ("a", "user/-/state/com.google/like"),
+                                 ("a", "user/-/label/Whatever"), ("a", STARRED),
+                                 ("r", "user/-/state/com.google/tracking-kept-unread")])
     assert r.status_code == 200
     assert engine.readers.marks.of(account, [item])[item] == {"starred"}
     bad = client.post("edit-tag", {"i": str(item), "a": READ}, t="not-the-token")
@@ -308,16 +285,12 @@ def test_mark_all_as_read_by_feed_and_time(live):
     account = new_reader(engine, "sweeper")
     client = Reader(live, "sweeper")
     past = str(int(time.time()) - 86400)
-    assert (
-        client.post("mark-all-as-read", {"s": f"feed/{corpus['feed_b']}", "ts": past}).status_code
-        == 200
-    )
+    assert client.post("mark-all-as-read", {"s": f"feed/{corpus['feed_b']}",
+                                             "ts": past}).status_code == 200
     assert client.ids(s=READ, n=10)[0] == []  # nothing was crawled before yesterday
     usec = str(int(time.time() + 5) * 1_000_000)
-    assert (
-        client.post("mark-all-as-read", {"s": f"feed/{corpus['feed_b']}", "ts": usec}).status_code
-        == 200
-    )
+    assert client.post("mark-all-as-read", {"s": f"feed/{corpus['feed_b']}",
+                                             "ts": usec}).status_code == 200
     read, _ = client.ids(s=READ, n=100)
     assert sorted(read) == corpus["ids"][:5]
     assert client.post("mark-all-as-read", {"s": READING}).status_code == 200
@@ -343,10 +316,8 @@ def test_followed_story_is_a_label(live):
     counts = {c["id"] for c in client.get("unread-count").json()["unreadcounts"]}
     assert label in counts
     assert client.post("disable-tag", {"s": label}).status_code == 200
-    assert not any(
-        t.startswith("user/-/label/Story")
-        for t in (t["id"] for t in client.get("tag/list").json()["tags"])
-    )
+    assert not any(t.startswith("user/-/label/Story") for t in
+                   (t["id"] for t in client.get("tag/list").json()["tags"]))
 
 
 def test_subscription_edits(live):
@@ -356,18 +327,13 @@ def test_subscription_edits(live):
     feed = f"feed/{corpus['feed_b']}"
     assert reader.post("subscription/edit", {"ac": "edit", "s": feed, "t": "X"}).status_code == 403
     admin = Reader(live, "ada")
-    r = admin.post(
-        "subscription/edit", {"ac": "edit", "s": feed, "t": "Beta", "a": "user/-/label/Local"}
-    )
+    r = admin.post("subscription/edit", {"ac": "edit", "s": feed, "t": "Beta",
+                                         "a": "user/-/label/Local"})
     assert r.status_code == 200, r.text
     sub = engine.store.subscription(corpus["feed_b"])
     assert (sub["title"], sub["category"]) == ("Beta", "Local")
-    assert (
-        admin.post(
-            "rename-tag", {"s": "user/-/label/Local", "dest": "user/-/label/Nearby"}
-        ).status_code
-        == 200
-    )
+    assert admin.post("rename-tag", {"s": "user/-/label/Local",
+                                     "dest": "user/-/label/Nearby"}).status_code == 200
     assert engine.store.subscription(corpus["feed_b"])["category"] == "Nearby"
     assert admin.post("disable-tag", {"s": "user/-/label/Nearby"}).status_code == 200
     assert engine.store.subscription(corpus["feed_b"])["category"] is None
@@ -376,15 +342,10 @@ def test_subscription_edits(live):
     r = admin.post("subscription/edit", {"ac": "subscribe", "s": "feed/ftp://x"})
     assert r.status_code == 400
     extra, _ = engine.store.subscribe("https://c.example/feed", "C")
-    assert (
-        admin.post(
-            "subscription/edit", {"ac": "unsubscribe", "s": "feed/https://c.example/feed"}
-        ).status_code
-        == 200
-    )
+    assert admin.post("subscription/edit", {"ac": "unsubscribe",
+                                            "s": "feed/https://c.example/feed"}).status_code == 200
     assert engine.store.subscription(extra) is None or not any(
-        s["id"] == extra for s in engine.subscriptions.list()
-    )
+        s["id"] == extra for s in engine.subscriptions.list())
 
 
 @pytest.mark.parametrize(
@@ -414,11 +375,8 @@ def test_bad_writes_are_4xx(live):
     assert client.post("mark-all-as-read", {"s": READING, "ts": "yesterday"}).status_code == 400
     assert client.post("rename-tag", {"s": "user/-/label/World"}).status_code == 400
     assert client.post("subscription/edit", {"ac": "explode", "s": "feed/1"}).status_code == 400
-    r = client.http.post(
-        f"{client.base}/reader/api/0/edit-tag",
-        headers={**client.auth, "content-type": "multipart/form-data; boundary=zz"},
-        content=b"garbage",
-    )
+    r = client.http.post(f"{client.base}/reader/api/0/edit-tag", headers={
+        **client.auth, "content-type": "multipart/form-data; boundary=zz"}, content=b"garbage")
     assert 400 <= r.status_code < 500
     many = [("i", str(i)) for i in range(1, 1200)]
     assert client.post("stream/items/contents", many).status_code == 400
@@ -443,12 +401,8 @@ def test_cli_sets_the_api_password_from_stdin(tmp_path, embedder):
 
     def tidings(*args, stdin):
         return subprocess.run(
-            [sys.executable, "-m", "tidings.cli", "--data-dir", str(data), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            [sys.executable, "-m", "tidings.cli", "--data-dir", str(data), *args], input=stdin,
+            capture_output=True, text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"},
         )
 
     assert tidings("users", "add", "cli", stdin="login password 1\n").returncode == 0

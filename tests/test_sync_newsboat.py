@@ -50,9 +50,8 @@ def test_atom_stream_as_google_reader_served_it(live):
     account = new_reader(engine, "atomic")
     engine.readers.marks.set(account, corpus["ids"][:2], "read")
     headers = login(live, "atomic")
-    r = httpx.get(
-        f"{live.url}/reader/atom/feed%2F{corpus['feed_b']}", params={"n": 3}, headers=headers
-    )
+    r = httpx.get(f"{live.url}/reader/atom/feed%2F{corpus['feed_b']}", params={"n": 3},
+                  headers=headers)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom")
     feed = ET.fromstring(r.content)
     entries = feed.findall(A + "entry")
@@ -63,19 +62,12 @@ def test_atom_stream_as_google_reader_served_it(live):
     assert "reading-list" in labels and "read" not in labels
     assert first.find(A + "id").get(GR + "original-id") == "https://a.example/a/2"
     assert "Also published by" in first.find(A + "content").text
-    more = httpx.get(
-        f"{live.url}/reader/atom/feed%2F{corpus['feed_b']}",
-        params={"n": 3, "c": feed.find(GR + "continuation").text},
-        headers=headers,
-    )
+    more = httpx.get(f"{live.url}/reader/atom/feed%2F{corpus['feed_b']}",
+                     params={"n": 3, "c": feed.find(GR + "continuation").text}, headers=headers)
     read_entry = ET.fromstring(more.content).findall(A + "entry")[-1]
     assert {c.get("label") for c in read_entry.findall(A + "category")} >= {"read"}
-    assert (
-        httpx.get(
-            f"{live.url}/reader/atom/{'user/-/state/com.google/reading-list'}", headers=headers
-        ).status_code
-        == 200
-    )
+    assert httpx.get(f"{live.url}/reader/atom/{'user/-/state/com.google/reading-list'}",
+                     headers=headers).status_code == 200
     assert httpx.get(f"{live.url}/reader/atom/feed%2F1").status_code == 401
     assert httpx.get(f"{live.url}/reader/atom/bogus", headers=headers).status_code == 400
 
@@ -87,7 +79,7 @@ def _config(tmp_path, live, name: str):
     config.write_text(
         f'urls-source "feedhq"\nfeedhq-url "{live.url}/"\nfeedhq-login "{name}"\n'
         f'feedhq-password "{PASSWORD}"\nfeedhq-min-items 100\n'
-        "feedhq-show-special-feeds no\nshow-read-feeds yes\n"
+        'feedhq-show-special-feeds no\nshow-read-feeds yes\n'
     )
     (home / "urls").write_text("")
     return home, ["-C", str(config), "-c", str(home / "cache.db"), "-u", str(home / "urls")]
@@ -99,13 +91,8 @@ def test_newsboat_reloads_and_counts_unread(live, tmp_path):
     account = new_reader(engine, "boater")
     engine.readers.marks.set(account, corpus["ids"][:7], "read")
     home, args = _config(tmp_path, live, "boater")
-    done = subprocess.run(
-        [NEWSBOAT, *args, "-x", "reload", "print-unread"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "HOME": str(home)},
-    )
+    done = subprocess.run([NEWSBOAT, *args, "-x", "reload", "print-unread"], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "HOME": str(home)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(f"{len(corpus['ids']) - 7} unread articles"), done.stdout
     with sqlite3.connect(home / "cache.db") as db:
@@ -120,15 +107,13 @@ def test_an_article_read_in_newsboat_is_read_on_the_server(live, tmp_path):
     account = new_reader(engine, "tty")
     home, args = _config(tmp_path, live, "tty")
     env = {**os.environ, "HOME": str(home), "TERM": "xterm", "LINES": "40", "COLUMNS": "120"}
-    subprocess.run(
-        [NEWSBOAT, *args, "-x", "reload"], env=env, timeout=120, check=True, capture_output=True
-    )
+    subprocess.run([NEWSBOAT, *args, "-x", "reload"], env=env, timeout=120, check=True,
+                   capture_output=True)
     pid, fd = pty.fork()
     if pid == 0:  # the child: newsboat on the terminal
         os.execve(NEWSBOAT, [NEWSBOAT, *args, "-d", str(home / "log"), "-l", "6"], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     try:
-
         def settle(seconds: float) -> None:
             end = time.monotonic() + seconds
             while time.monotonic() < end:
@@ -156,9 +141,8 @@ def test_an_article_read_in_newsboat_is_read_on_the_server(live, tmp_path):
         marked = []
         while time.monotonic() < deadline and not marked:
             settle(0.5)
-            marked = [
-                i for i, m in engine.readers.marks.of(account, corpus["ids"]).items() if "read" in m
-            ]
+            marked = [i for i, m in engine.readers.marks.of(account, corpus["ids"]).items()
+                      if "read" in m]
         for key in (b"q", b"q"):
             os.write(fd, key)
             settle(0.5)
@@ -168,9 +152,5 @@ def test_an_article_read_in_newsboat_is_read_on_the_server(live, tmp_path):
         os.waitpid(pid, 0)
         os.close(fd)
     log = (home / "log").read_text(errors="replace") if (home / "log").exists() else ""
-    assert len(marked) == 1, (
-        "newsboat did not mark the article read on the server:\n"
-        + "\n".join(
-            line for line in log.splitlines() if "FeedHq" in line or "mark" in line.lower()
-        )[-3000:]
-    )
+    assert len(marked) == 1, "newsboat did not mark the article read on the server:\n" + "\n".join(
+        line for line in log.splitlines() if "FeedHq" in line or "mark" in line.lower())[-3000:]

@@ -59,16 +59,10 @@ def live(request, tmp_path_factory, embedder):
     database_url = ""
     if request.param == "postgres":
         database_url = request.getfixturevalue("postgres_module_url")
-    engine = Engine(
-        make_settings(
-            tmp_path_factory.mktemp("searches"),
-            fetch_allow_private=True,
-            webhook_backoff=0.05,
-            webhook_retries=4,
-            database_url=database_url,
-        ),
-        embedder=embedder,
-    )
+    engine = Engine(make_settings(tmp_path_factory.mktemp("searches"), fetch_allow_private=True,
+                                  webhook_backoff=0.05, webhook_retries=4,
+                                  database_url=database_url),
+                    embedder=embedder)
     assert not engine.ingest_items(demo_articles(OTHERS)).failed
     site = start_site(engine)
     site.receiver = Receiver()
@@ -82,15 +76,13 @@ def test_new_matches_join_the_stream_and_the_webhook_is_told(live):
     engine, receiver = live.engine, live.receiver
     account = new_reader(engine, "watcher")
     receiver.answers = [500, 503]  # two failures: delivered on the third attempt
-    saved = engine.saved_searches.add(
-        account, "Telescope", "new telescope sees first light", webhook_url=receiver.url
-    )
+    saved = engine.saved_searches.add(account, "Telescope", "new telescope sees first light",
+                                      webhook_url=receiver.url)
     assert saved["matches"] == 0  # nothing stored is about it
     secret = saved["webhook_secret"]
     assert secret and "webhook_secret" not in engine.saved_searches.get(account, saved["id"])
-    other = engine.saved_searches.add(
-        account, "Rates", "central bank interest rate decision", mode="semantic"
-    )
+    other = engine.saved_searches.add(account, "Rates", "central bank interest rate decision",
+                                      mode="semantic")
     before_rates = engine.saved_searches.get(account, other["id"])["matches"]
     assert before_rates > 0  # stored articles that match count at once
     stored_before = {a.id for a in engine.latest(limit=1000)}
@@ -105,23 +97,16 @@ def test_new_matches_join_the_stream_and_the_webhook_is_told(live):
     assert engine.saved_searches.get(account, other["id"])["matches"] == before_rates
     # the sync label
     http = httpx.Client(base_url=live.url, timeout=60)
-    auth = (
-        httpx.post(
-            live.url + "/accounts/ClientLogin", data={"Email": "watcher", "Passwd": PASSWORD}
-        )
-        .text.split("Auth=")[1]
-        .strip()
-    )
+    auth = httpx.post(live.url + "/accounts/ClientLogin",
+                      data={"Email": "watcher", "Passwd": PASSWORD}).text.split("Auth=")[1].strip()
     http.headers["Authorization"] = f"GoogleLogin auth={auth}"
     tags = [t["id"] for t in http.get("/reader/api/0/tag/list").json()["tags"]]
     assert "user/-/label/Search: Telescope" in tags
-    refs = http.get(
-        "/reader/api/0/stream/items/ids", params={"s": "user/-/label/Search: Telescope", "n": 100}
-    ).json()["itemRefs"]
+    refs = http.get("/reader/api/0/stream/items/ids",
+                    params={"s": "user/-/label/Search: Telescope", "n": 100}).json()["itemRefs"]
     assert {int(r["id"]) for r in refs} == telescope
-    counts = {
-        c["id"]: c["count"] for c in http.get("/reader/api/0/unread-count").json()["unreadcounts"]
-    }
+    counts = {c["id"]: c["count"] for c in http.get("/reader/api/0/unread-count").json()[
+        "unreadcounts"]}
     assert counts["user/-/label/Search: Telescope"] == len(telescope)
     # the private feed
     stream = f"search-{saved['id']}"
@@ -146,20 +131,15 @@ def test_new_matches_join_the_stream_and_the_webhook_is_told(live):
 def test_filters_and_names(live):
     engine = live.engine
     account = new_reader(engine, "filterer")
-    saved = engine.saved_searches.add(
-        account, "Bridge in World", "bridge collapse", category="World"
-    )
+    saved = engine.saved_searches.add(account, "Bridge in World", "bridge collapse",
+                                      category="World")
     assert saved["matches"] == 0  # no feed has that category
     engine.saved_searches.add(account, "Bridge", "bridge collapse", mode="keyword")
     with pytest.raises(SearchError):
         engine.saved_searches.add(account, "bridge", "another query")  # names are per reader
-    for bad in (
-        {"name": "", "query": "q"},
-        {"name": "a/b", "query": "q"},
-        {"name": "n", "query": ""},
-        {"name": "n", "query": "q", "mode": "fuzzy"},
-        {"name": "n", "query": "q", "webhook_url": "file:///etc/passwd"},
-    ):
+    for bad in ({"name": "", "query": "q"}, {"name": "a/b", "query": "q"},
+                {"name": "n", "query": ""}, {"name": "n", "query": "q", "mode": "fuzzy"},
+                {"name": "n", "query": "q", "webhook_url": "file:///etc/passwd"}):
         with pytest.raises(SearchError):
             engine.saved_searches.add(account, **bad)
     assert engine.saved_searches.remove(account, saved["id"])
@@ -171,20 +151,14 @@ def test_webhook_to_a_private_address_is_refused_unless_allowed(live):
     try:
         strict = make_settings(live.engine.data_dir.parent / "strict")
         hooks = Webhooks(lambda: make_fetcher(strict, max_retries=0), retries=3, backoff=0.01)
-        search = {
-            "id": 7,
-            "name": "n",
-            "query": "q",
-            "webhook_url": receiver.url,
-            "webhook_secret": "s",
-        }
+        search = {"id": 7, "name": "n", "query": "q", "webhook_url": receiver.url,
+                  "webhook_secret": "s"}
         hooks.send(search, [], live.engine.store)
         assert hooks.wait(30)
         assert receiver.posts == []
         assert hooks.failed and "private address" in hooks.failed[0][1]
-        gone = Webhooks(
-            lambda: make_fetcher(live.engine.settings, max_retries=0), retries=2, backoff=0.01
-        )
+        gone = Webhooks(lambda: make_fetcher(live.engine.settings, max_retries=0), retries=2,
+                        backoff=0.01)
         receiver.answers = [410]
         gone.send(search, [], live.engine.store)
         assert gone.wait(30)

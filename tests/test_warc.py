@@ -17,22 +17,11 @@ from tidings.sources.files import Failure, Ignored, iter_local
 from .feedserver import article_html
 
 
-def _record(
-    writer,
-    uri,
-    body,
-    content_type="text/html; charset=utf-8",
-    status="200 OK",
-    kind="response",
-    date="2026-11-28T10:30:00Z",
-):
+def _record(writer, uri, body, content_type="text/html; charset=utf-8", status="200 OK",
+            kind="response", date="2026-11-28T10:30:00Z"):
     http = StatusAndHeaders(status, [("Content-Type", content_type)], protocol="HTTP/1.1")
     record = writer.create_warc_record(
-        uri,
-        kind,
-        payload=io.BytesIO(body),
-        length=len(body),
-        http_headers=http,
+        uri, kind, payload=io.BytesIO(body), length=len(body), http_headers=http,
         warc_headers_dict={"WARC-Date": date},
     )
     writer.write_record(record)
@@ -54,16 +43,10 @@ def _write_warc(path, gz, version):
         _record(writer, "https://harbour.example/a", article_html("Harbour pilots strike", 1))
         _record(writer, "https://harbour.example/logo.png", b"\x89PNG....", "image/png")
         _record(writer, "https://harbour.example/gone", b"no", status="404 Not Found")
-        _record(
-            writer,
-            "https://harbour.example/b",
-            article_html("Ferry timetable cut", 2),
-            date="2026-11-29T07:00:00Z",
-        )
+        _record(writer, "https://harbour.example/b", article_html("Ferry timetable cut", 2),
+                date="2026-11-29T07:00:00Z")
         revisit = writer.create_revisit_record(
-            "https://harbour.example/a",
-            digest="sha1:AAAA",
-            refers_to_uri="https://harbour.example/a",
+            "https://harbour.example/a", digest="sha1:AAAA", refers_to_uri="https://harbour.example/a",
             refers_to_date="2026-11-28T10:30:00Z",
         )
         writer.write_record(revisit)
@@ -83,7 +66,8 @@ def test_html_responses_are_read_with_uri_and_date(tmp_path, version):
     assert pages[1].fetched.isoformat() == "2026-11-29T07:00:00+00:00"
     assert b"Ferry timetable cut" in pages[1].content
     ignored = sorted(i.kind for i in items if isinstance(i, Ignored))
-    assert ignored == ["WARC non-200 responses", "WARC non-HTML responses", "WARC revisit records"]
+    assert ignored == ["WARC non-200 responses", "WARC non-HTML responses",
+                       "WARC revisit records"]
     (failure,) = [i for i in items if isinstance(i, Failure)]
     assert "not an http(s) URL" in failure.reason
 
@@ -92,15 +76,10 @@ def test_ingest_of_a_warc_counts_what_it_skips(make_engine, tmp_path):
     engine = make_engine()
     result = engine.ingest([str(write_warc(tmp_path / "crawl.warc", gz=False))])
     assert result.new == 2 and len(result.failed) == 1
-    assert result.ignored == {
-        "WARC non-HTML responses": 1,
-        "WARC non-200 responses": 1,
-        "WARC revisit records": 1,
-    }
-    assert {a.url for a in engine.latest()} == {
-        "https://harbour.example/a",
-        "https://harbour.example/b",
-    }
+    assert result.ignored == {"WARC non-HTML responses": 1, "WARC non-200 responses": 1,
+                              "WARC revisit records": 1}
+    assert {a.url for a in engine.latest()} == {"https://harbour.example/a",
+                                                 "https://harbour.example/b"}
     assert engine.ingest([str(tmp_path / "crawl.warc")]).unchanged == 2
 
 

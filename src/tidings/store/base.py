@@ -126,11 +126,7 @@ class Store(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} keeps no vector index")
 
     def hybrid_search(
-        self,
-        query: str,
-        vector: np.ndarray,
-        depth: int,
-        limit: int,
+        self, query: str, vector: np.ndarray, depth: int, limit: int,
         expansion: int | None = None,
     ) -> list[tuple[int, float]]:
         """Reciprocal-rank fusion of keyword and vector results (stores with
@@ -391,13 +387,17 @@ class Store(abc.ABC):
     def marks(self, account_id: int, article_ids: Sequence[int]) -> dict[int, set[str]]: ...
 
     @abc.abstractmethod
-    def marked(self, account_id: int, mark: str, limit: int = 50, offset: int = 0) -> list[Article]:
+    def marked(
+        self, account_id: int, mark: str, limit: int = 50, offset: int = 0
+    ) -> list[Article]:
         """Articles carrying a mark, most recently marked first, without their text."""
 
     # -- readers: visits ---------------------------------------------------------------
 
     @abc.abstractmethod
-    def add_visits(self, counts: dict[tuple[int, str], int], tx: Transaction | None = None) -> None:
+    def add_visits(
+        self, counts: dict[tuple[int, str], int], tx: Transaction | None = None
+    ) -> None:
         """Add counted visits keyed by (article id, UTC hour 'YYYY-MM-DDTHH'), atomically:
         in `tx` when given, else in a transaction of their own."""
 

@@ -60,8 +60,6 @@ def size_hnsw_build(conn, dim: int) -> None:
     wanted = hnsw_build_memory_kb(estimate, dim)
     if wanted > current_kb:
         conn.execute(f"SET LOCAL maintenance_work_mem = '{wanted}kB'")
-
-
 _LATEST_KEY = "coalesce(published, fetched, created_at)"  # must match the articles_latest index
 
 _TSV = (
@@ -74,7 +72,9 @@ TSV_OF_ROW = (
     f"setweight(to_tsvector(tidings_ts_config(language), left(text, {KEYWORD_TEXT_CHARS})), 'B')"
 )
 # a user's query, parsed in every configuration articles were indexed with
-_QUERY = "(SELECT tidings_tsquery_or(to_tsquery(config, %(terms)s)) FROM keyword_configs)"
+_QUERY = (
+    "(SELECT tidings_tsquery_or(to_tsquery(config, %(terms)s)) FROM keyword_configs)"
+)
 _RANK = "ts_rank(tsv, q, 1)"  # title (A) weighs more than text (B); longer texts a little less
 
 
@@ -252,20 +252,13 @@ class ArticleQueries:
             "site_name = %(site_name)s, image = %(image)s, content_hash = %(content_hash)s, "
             f"partial = false, tsv = {_TSV if original else 'NULL'} WHERE id = %(id)s",
             {
-                "title": article.title,
-                "text": article.text,
-                "canonical_url": article.canonical_url,
-                "author": article.author,
-                "published": utc(article.published),
-                "modified": utc(article.modified),
-                "fetched": utc(article.fetched),
-                "language": article.language,
-                "excerpt": article.excerpt,
-                "site_name": article.site_name,
-                "image": article.image,
-                "content_hash": article.content_hash,
-                "cfg": config,
-                "id": article_id,
+                "title": article.title, "text": article.text,
+                "canonical_url": article.canonical_url, "author": article.author,
+                "published": utc(article.published), "modified": utc(article.modified),
+                "fetched": utc(article.fetched), "language": article.language,
+                "excerpt": article.excerpt, "site_name": article.site_name,
+                "image": article.image, "content_hash": article.content_hash,
+                "cfg": config, "id": article_id,
             },
         )
         conn.execute("DELETE FROM minhash_buckets WHERE article_id = %s", (article_id,))
@@ -516,9 +509,8 @@ class ArticleQueries:
                     out[term] = 0
                     continue
                 (plan,) = conn.execute(
-                    sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM articles WHERE tsv @@ {}").format(
-                        sql.Literal(query) + sql.SQL("::tsquery")
-                    )
+                    sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM articles WHERE tsv @@ {}")
+                    .format(sql.Literal(query) + sql.SQL("::tsquery"))
                 ).fetchone()
                 out[term] = int(plan[0]["Plan"]["Plan Rows"])
         return out
@@ -571,11 +563,7 @@ class ArticleQueries:
         return [(int(i), 1.0 - float(d)) for i, d in rows]
 
     def hybrid_search(
-        self,
-        query: str,
-        vector: np.ndarray,
-        depth: int,
-        limit: int,
+        self, query: str, vector: np.ndarray, depth: int, limit: int,
         expansion: int | None = None,
     ) -> list[tuple[int, float]]:
         """Reciprocal-rank fusion of the keyword and the vector ranking in one statement:
@@ -662,15 +650,11 @@ class ArticleQueries:
         last = 0
         while True:
             with self._conn(tx) as conn:
-                rows = (
-                    conn.cursor(binary=True)
-                    .execute(
-                        f"SELECT article_id, vector FROM embeddings WHERE article_id > %s {where} "
-                        "ORDER BY article_id LIMIT %s",
-                        [last, *args, batch],
-                    )
-                    .fetchall()
-                )
+                rows = conn.cursor(binary=True).execute(
+                    f"SELECT article_id, vector FROM embeddings WHERE article_id > %s {where} "
+                    "ORDER BY article_id LIMIT %s",
+                    [last, *args, batch],
+                ).fetchall()
             if not rows:
                 return
             yield (

@@ -34,27 +34,13 @@ DISTRIBUTED: dict[str, str] = {
     "followed_stories": "story_id",
 }
 COLOCATION = {  # tables co-located with articles (hash of the article id)
-    "articles",
-    "embeddings",
-    "removed_vectors",
-    "minhash_buckets",
-    "visits",
-    "visit_totals",
-    "visit_seen",
-    "reader_marks",
-    "comments",
-    "saved_search_matches",
+    "articles", "embeddings", "removed_vectors", "minhash_buckets", "visits",
+    "visit_totals", "visit_seen", "reader_marks", "comments", "saved_search_matches",
 }
 STORY_COLOCATION = {"stories", "followed_stories"}  # hash of the story id
 REFERENCE = (
-    "meta",
-    "sources",
-    "accounts",
-    "sessions",
-    "api_tokens",
-    "keyword_configs",
-    "api_passwords",
-    "saved_searches",
+    "meta", "sources", "accounts", "sessions", "api_tokens", "keyword_configs",
+    "api_passwords", "saved_searches",
 )
 LOCAL = ("migrations",)  # the coordinator's own
 
@@ -69,8 +55,9 @@ def layout_problems(conn) -> list[str]:
     """What keeps the current schema (of `conn`'s current schema) from this layout."""
     problems = []
     tables = {
-        r[0]
-        for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )
     }
     placed = set(DISTRIBUTED) | set(REFERENCE) | set(LOCAL)
     problems += [f"{t}: not in the layout" for t in sorted(tables - placed)]
@@ -106,11 +93,10 @@ def layout_problems(conn) -> list[str]:
             problems.append(f"{table}: reference table points at distributed {target} ({name})")
         if table in DISTRIBUTED and target in DISTRIBUTED:
             pairs = dict(zip(columns, target_columns, strict=True))
-            if (
-                _group(table) != _group(target)
-                or pairs.get(DISTRIBUTED[table]) != DISTRIBUTED[target]
-            ):
+            if (_group(table) != _group(target)
+                    or pairs.get(DISTRIBUTED[table]) != DISTRIBUTED[target]):
                 problems.append(
-                    f"{table}: foreign key {name} ({', '.join(columns)}) -> {target} crosses shards"
+                    f"{table}: foreign key {name} ({', '.join(columns)}) -> "
+                    f"{target} crosses shards"
                 )
     return problems

@@ -32,7 +32,8 @@ def _psycopg():
         import psycopg_pool
     except ImportError as exc:  # the base install works without them
         raise ImportError(
-            "the PostgreSQL store needs psycopg 3 and psycopg_pool: pip install 'tidings[postgres]'"
+            "the PostgreSQL store needs psycopg 3 and psycopg_pool: "
+            "pip install 'tidings[postgres]'"
         ) from exc
     return psycopg, psycopg_pool
 

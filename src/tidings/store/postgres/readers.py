@@ -205,7 +205,9 @@ class ReaderQueries:
                 (list(totals), list(totals.values())),
             )
 
-    def remember_view(self, tx, visitor: str, article_id: int, at: float, window: float) -> bool:
+    def remember_view(
+        self, tx, visitor: str, article_id: int, at: float, window: float
+    ) -> bool:
         cursor = tx.conn.execute(
             "INSERT INTO visit_seen (visitor, article_id, seen) VALUES (%s, %s, %s) "
             "ON CONFLICT (visitor, article_id) DO UPDATE SET seen = excluded.seen "
@@ -394,4 +396,6 @@ class ReaderQueries:
                 "FROM articles WHERE source IS NOT NULL AND source != '' GROUP BY source "
                 'ORDER BY originals DESC, source COLLATE "C"'
             ).fetchall()
-        return [{"source": r[0], "originals": r[1], "copies": r[2], "latest": r[3]} for r in rows]
+        return [
+            {"source": r[0], "originals": r[1], "copies": r[2], "latest": r[3]} for r in rows
+        ]

@@ -189,9 +189,7 @@ class Replicas:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         replica.warn(
             "read replica %s failed (%s); reading from the primary%s",
-            replica.name,
-            reason,
-            f" for {DOWN_SECONDS:g} s" if down else "",
+            replica.name, reason, f" for {DOWN_SECONDS:g} s" if down else "",
         )
 
     def _replayed(self, conn) -> int:

@@ -14,13 +14,7 @@ from .articles import size_hnsw_build
 from .db import rows_as_dicts
 
 _IDENTITY_TABLES = (
-    "sources",
-    "stories",
-    "articles",
-    "accounts",
-    "comments",
-    "feed_entries",
-    "api_tokens",
+    "sources", "stories", "articles", "accounts", "comments", "feed_entries", "api_tokens",
     "saved_searches",
 )
 _SAVED_CHECKS = "copy_foreign_keys"  # meta: the reference checks dropped for the load

@@ -12,20 +12,9 @@ from .db import now, rows_as_dicts, utc, valid_ids
 
 POLL_FIELDS = frozenset(
     {
-        "url",
-        "title",
-        "site_url",
-        "icon_url",
-        "etag",
-        "last_modified",
-        "checked_at",
-        "next_check",
-        "check_interval",
-        "last_status",
-        "error_count",
-        "last_error",
-        "failing_since",
-        "enabled",
+        "url", "title", "site_url", "icon_url", "etag", "last_modified", "checked_at",
+        "next_check", "check_interval", "last_status", "error_count", "last_error",
+        "failing_since", "enabled",
     }
 )
 _SUBSCRIPTION_COLUMNS = (
@@ -131,16 +120,14 @@ class SourceQueries:
             where += " AND s.id = ANY(%s::bigint[])"
             params = [valid_ids(ids)]
         with self._conn() as conn:
-            rows = rows_as_dicts(
-                conn.execute(
-                    f"SELECT {_SUBSCRIPTION_COLUMNS}, "
-                    "(SELECT count(*) FROM feed_entries e WHERE e.source_id = s.id "
-                    " AND e.article_id IS NOT NULL) AS entries "
-                    f"FROM sources s WHERE {where} ORDER BY s.category IS NOT NULL, "
-                    's.category COLLATE "C", lower(s.title) COLLATE "C", s.url COLLATE "C"',
-                    params,
-                )
-            )
+            rows = rows_as_dicts(conn.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS}, "
+                "(SELECT count(*) FROM feed_entries e WHERE e.source_id = s.id "
+                " AND e.article_id IS NOT NULL) AS entries "
+                f"FROM sources s WHERE {where} ORDER BY s.category IS NOT NULL, "
+                's.category COLLATE "C", lower(s.title) COLLATE "C", s.url COLLATE "C"',
+                params,
+            ))
         return [_plain(row) for row in rows]
 
     def subscription(self, source_id: int) -> dict[str, Any] | None:
@@ -153,15 +140,13 @@ class SourceQueries:
 
     def due_subscriptions(self, now: datetime, limit: int = 1000) -> list[dict[str, Any]]:
         with self._conn() as conn:
-            rows = rows_as_dicts(
-                conn.execute(
-                    f"SELECT {_SUBSCRIPTION_COLUMNS}, 0 AS entries FROM sources s "
-                    "WHERE s.subscribed AND s.enabled "
-                    "AND (s.next_check IS NULL OR s.next_check <= %s) "
-                    'ORDER BY s.next_check IS NOT NULL, s.next_check COLLATE "C" LIMIT %s',
-                    (iso(now), limit),
-                )
-            )
+            rows = rows_as_dicts(conn.execute(
+                f"SELECT {_SUBSCRIPTION_COLUMNS}, 0 AS entries FROM sources s "
+                "WHERE s.subscribed AND s.enabled "
+                "AND (s.next_check IS NULL OR s.next_check <= %s) "
+                'ORDER BY s.next_check IS NOT NULL, s.next_check COLLATE "C" LIMIT %s',
+                (iso(now), limit),
+            ))
         return [_plain(row) for row in rows]
 
     def next_check_due(self) -> str | None:
@@ -229,27 +214,19 @@ class SourceQueries:
         with self.transaction() as tx:
             for row in rows:
                 guid = row.get("guid") or None
-                if (
-                    guid is None
-                    and tx.conn.execute(
-                        "SELECT 1 FROM feed_entries WHERE source_id = %s AND url = %s",
-                        (source_id, row["url"]),
-                    ).fetchone()
-                ):
+                if guid is None and tx.conn.execute(
+                    "SELECT 1 FROM feed_entries WHERE source_id = %s AND url = %s",
+                    (source_id, row["url"]),
+                ).fetchone():
                     continue
                 cursor = tx.conn.execute(
                     "INSERT INTO feed_entries (source_id, guid, url, article_id, partial, "
                     "retry_at, last_error, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT DO NOTHING",
                     (
-                        source_id,
-                        guid,
-                        row["url"],
-                        row.get("article_id") or None,
-                        bool(row.get("partial")),
-                        iso(row.get("retry_at")),
-                        row.get("last_error"),
-                        _now_text(),
+                        source_id, guid, row["url"], row.get("article_id") or None,
+                        bool(row.get("partial")), iso(row.get("retry_at")),
+                        row.get("last_error"), _now_text(),
                     ),
                 )
                 added += cursor.rowcount
@@ -275,15 +252,13 @@ class SourceQueries:
 
     def partial_entries_due(self, now: datetime, limit: int = 50) -> list[dict[str, Any]]:
         with self._conn() as conn:
-            return rows_as_dicts(
-                conn.execute(
-                    "SELECT e.id, e.source_id, e.url, e.article_id, e.attempts, s.title AS source "
-                    "FROM feed_entries e JOIN sources s ON s.id = e.source_id "
-                    "WHERE e.partial AND e.retry_at IS NOT NULL AND e.retry_at <= %s "
-                    'AND e.article_id IS NOT NULL ORDER BY e.retry_at COLLATE "C" LIMIT %s',
-                    (iso(now), limit),
-                )
-            )
+            return rows_as_dicts(conn.execute(
+                "SELECT e.id, e.source_id, e.url, e.article_id, e.attempts, s.title AS source "
+                "FROM feed_entries e JOIN sources s ON s.id = e.source_id "
+                "WHERE e.partial AND e.retry_at IS NOT NULL AND e.retry_at <= %s "
+                'AND e.article_id IS NOT NULL ORDER BY e.retry_at COLLATE "C" LIMIT %s',
+                (iso(now), limit),
+            ))
 
     def record_entry_retry(
         self, entry_id: int, retry_at: datetime | None, error: str | None, upgraded: bool

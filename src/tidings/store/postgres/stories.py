@@ -22,7 +22,9 @@ from .db import (
     valid_ids,
 )
 
-_STATE_COLUMNS = "id, label, first_seen, last_seen, size, centroid, names, label_time, merged_into"
+_STATE_COLUMNS = (
+    "id, label, first_seen, last_seen, size, centroid, names, label_time, merged_into"
+)
 _MERGE_HOPS = 8  # as in the SQLite store: chains are kept flat; this bounds a hand-made loop
 
 

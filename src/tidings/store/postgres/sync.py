@@ -54,13 +54,17 @@ def _stream_where(account_id: int, q: StreamQuery) -> tuple[str, list[Any]]:
     if q.categories is not None:
         names = [str(c) for c in q.categories]
         clauses.append(
-            in_feeds.format("e.source_id IN (SELECT id FROM sources WHERE category = ANY(%s))")
+            in_feeds.format(
+                "e.source_id IN (SELECT id FROM sources WHERE category = ANY(%s))"
+            )
             if names
             else "false"
         )
         params += [names] if names else []
     if q.saved_search is not None:
-        clauses.append("a.id IN (SELECT article_id FROM saved_search_matches WHERE search_id = %s)")
+        clauses.append(
+            "a.id IN (SELECT article_id FROM saved_search_matches WHERE search_id = %s)"
+        )
         params.append(_clamp(q.saved_search))
     for column, values in (("a.story_id", q.story_ids), ("a.id", q.ids)):
         if values is not None:
@@ -129,7 +133,9 @@ class SyncQueries:
                 [*params, query.limit],
             ).fetchall()
             feeds = self._item_feeds(conn, [row[0] for row in rows])
-        return [StreamItem(row[0], row[1], tuple(feeds.get(row[0], ()))) for row in rows]
+        return [
+            StreamItem(row[0], row[1], tuple(feeds.get(row[0], ()))) for row in rows
+        ]
 
     def _item_feeds(self, conn, ids: list[int]) -> dict[int, list[int]]:
         """Feeds per item: those of the original's own entries first, then its copies'."""
@@ -152,7 +158,9 @@ class SyncQueries:
             for item, pairs in found.items()
         }
 
-    def stream_counts(self, account_id: int, query: StreamQuery) -> dict[int, tuple[int, datetime]]:
+    def stream_counts(
+        self, account_id: int, query: StreamQuery
+    ) -> dict[int, tuple[int, datetime]]:
         where, params = _stream_where(account_id, query)
         items = f"SELECT a.id, a.created_at FROM articles a WHERE {where}"
         out: dict[int, tuple[int, datetime]] = {}
@@ -238,7 +246,8 @@ class SyncQueries:
                 if not followed:
                     return False
                 cursor = tx.conn.execute(
-                    "DELETE FROM followed_stories WHERE account_id = %s AND story_id = ANY(%s)",
+                    "DELETE FROM followed_stories WHERE account_id = %s "
+                    "AND story_id = ANY(%s)",
                     (account_id, followed),
                 )
             return cursor.rowcount > 0
@@ -263,23 +272,17 @@ class SyncQueries:
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (account_id, (lower(name))) DO NOTHING RETURNING id",
                 (
-                    account_id,
-                    fields["name"],
-                    fields["query"],
-                    fields["mode"],
+                    account_id, fields["name"], fields["query"], fields["mode"],
                     json.dumps(fields.get("filters") or {}, sort_keys=True),
-                    fields.get("webhook_url"),
-                    fields.get("webhook_secret"),
-                    _clamp(fields.get("checked_id") or 0),
-                    now(),
+                    fields.get("webhook_url"), fields.get("webhook_secret"),
+                    _clamp(fields.get("checked_id") or 0), now(),
                 ),
             ).fetchone()
             return int(row[0]) if row else None
 
     def saved_searches(self, account_id: int | None = None) -> list[dict[str, Any]]:
-        where, params = (
-            ("WHERE s.account_id = %s", [account_id]) if account_id is not None else ("", [])
-        )
+        where, params = ("WHERE s.account_id = %s", [account_id]) if account_id is not None else (
+            "", [])
         with self._conn() as conn:
             cursor = conn.execute(
                 f"SELECT {_SEARCH_COLUMNS}, (SELECT count(*) FROM saved_search_matches m "
@@ -301,13 +304,10 @@ class SyncQueries:
         if not valid_ids([search_id]):
             return False
         with self.transaction() as tx:
-            return (
-                tx.conn.execute(
-                    "DELETE FROM saved_searches WHERE id = %s AND account_id = %s",
-                    (search_id, account_id),
-                ).rowcount
-                > 0
-            )
+            return tx.conn.execute(
+                "DELETE FROM saved_searches WHERE id = %s AND account_id = %s",
+                (search_id, account_id),
+            ).rowcount > 0
 
     def add_search_matches(
         self, search_id: int, matches: Sequence[tuple[int, float]], checked_id: int

@@ -29,11 +29,9 @@ class TokenQueries:
 
     def tokens(self) -> list[dict[str, Any]]:
         with self._conn() as conn:
-            return rows_as_dicts(
-                conn.execute(
-                    'SELECT id, name, created_at FROM api_tokens ORDER BY name COLLATE "C"'
-                )
-            )
+            return rows_as_dicts(conn.execute(
+                'SELECT id, name, created_at FROM api_tokens ORDER BY name COLLATE "C"'
+            ))
 
     def delete_token(self, name: str) -> bool:
         with self.transaction() as tx:

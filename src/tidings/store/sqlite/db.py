@@ -59,7 +59,9 @@ def _article_plan(keys: tuple[str, ...]) -> tuple[tuple[int, str, object], ...]:
 def row_to_article(row: sqlite3.Row) -> Article:
     keys = tuple(row.keys())
     plan = _ARTICLE_PLANS.get(keys) or _article_plan(keys)
-    return Article(**{key: row[i] if decode is None else decode(row[i]) for i, key, decode in plan})
+    return Article(
+        **{key: row[i] if decode is None else decode(row[i]) for i, key, decode in plan}
+    )
 
 
 def vector_to_blob(vector: np.ndarray) -> bytes:
@@ -136,10 +138,7 @@ class Connections:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(
-            self.path,
-            timeout=60,
-            check_same_thread=False,
-            isolation_level=None,
+            self.path, timeout=60, check_same_thread=False, isolation_level=None,
             factory=_Connection,
         )
         db.row_factory = sqlite3.Row

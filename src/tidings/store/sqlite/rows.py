@@ -47,10 +47,8 @@ class RowQueries:
         verb = "INSERT OR REPLACE" if table.name == "meta" else "INSERT OR IGNORE"
         values = [
             [
-                to_iso(row[c])
-                if c in table.dates
-                else int(row[c])
-                if c in table.flags and row[c] is not None
+                to_iso(row[c]) if c in table.dates
+                else int(row[c]) if c in table.flags and row[c] is not None
                 else row[c]
                 for c in table.columns
             ]

@@ -12,20 +12,9 @@ from .db import marks, now_iso, to_iso
 # what the poller may change on a source after a check
 POLL_FIELDS = frozenset(
     {
-        "url",
-        "title",
-        "site_url",
-        "icon_url",
-        "etag",
-        "last_modified",
-        "checked_at",
-        "next_check",
-        "check_interval",
-        "last_status",
-        "error_count",
-        "last_error",
-        "failing_since",
-        "enabled",
+        "url", "title", "site_url", "icon_url", "etag", "last_modified", "checked_at",
+        "next_check", "check_interval", "last_status", "error_count", "last_error",
+        "failing_since", "enabled",
     }
 )
 _SUBSCRIPTION_COLUMNS = (
@@ -216,27 +205,19 @@ class SourceQueries:
         with self.transaction() as tx:
             for row in rows:
                 guid = row.get("guid") or None
-                if (
-                    guid is None
-                    and tx.conn.execute(
-                        "SELECT 1 FROM feed_entries WHERE source_id = ? AND url = ?",
-                        (source_id, row["url"]),
-                    ).fetchone()
-                ):
+                if guid is None and tx.conn.execute(
+                    "SELECT 1 FROM feed_entries WHERE source_id = ? AND url = ?",
+                    (source_id, row["url"]),
+                ).fetchone():
                     continue
                 cursor = tx.conn.execute(
                     "INSERT INTO feed_entries (source_id, guid, url, article_id, partial, "
                     "retry_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT DO NOTHING",
                     (
-                        source_id,
-                        guid,
-                        row["url"],
-                        row.get("article_id") or None,
-                        int(bool(row.get("partial"))),
-                        to_iso(row.get("retry_at")),
-                        row.get("last_error"),
-                        now_iso(),
+                        source_id, guid, row["url"], row.get("article_id") or None,
+                        int(bool(row.get("partial"))), to_iso(row.get("retry_at")),
+                        row.get("last_error"), now_iso(),
                     ),
                 )
                 added += cursor.rowcount
@@ -285,3 +266,4 @@ def _subscription(row) -> dict[str, Any]:
     data = dict(row)
     data["enabled"] = bool(data["enabled"])
     return data
+

@@ -22,7 +22,9 @@ from .db import (
     vector_to_blob,
 )
 
-_STATE_COLUMNS = "id, label, first_seen, last_seen, size, centroid, names, label_time, merged_into"
+_STATE_COLUMNS = (
+    "id, label, first_seen, last_seen, size, centroid, names, label_time, merged_into"
+)
 # a story is followed through at most this many merges (a chain is kept flat; this bounds
 # a loop a hand-edited database could hold)
 _MERGE_HOPS = 8
@@ -146,7 +148,9 @@ class StoryQueries:
         columns = "*" if text else SUMMARY_COLUMNS
         where = f"SELECT {columns} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
         if latest is None:
-            rows = self.reader.execute(where + f"ORDER BY {_TIME_KEY}, id", (story_id,)).fetchall()
+            rows = self.reader.execute(
+                where + f"ORDER BY {_TIME_KEY}, id", (story_id,)
+            ).fetchall()
         else:
             rows = self.reader.execute(
                 where + f"ORDER BY {_TIME_KEY} DESC, id DESC LIMIT ?", (story_id, latest)

@@ -120,7 +120,9 @@ class SyncQueries:
             [*params, query.limit],
         ).fetchall()
         feeds = self._item_feeds([row[0] for row in rows])
-        return [StreamItem(row[0], from_iso(row[1]), tuple(feeds.get(row[0], ()))) for row in rows]
+        return [
+            StreamItem(row[0], from_iso(row[1]), tuple(feeds.get(row[0], ()))) for row in rows
+        ]
 
     def _item_feeds(self, ids: list[int]) -> dict[int, list[int]]:
         """Feeds per item: those of the original's own entries first, then its copies'."""
@@ -140,7 +142,9 @@ class SyncQueries:
             for item, pairs in found.items()
         }
 
-    def stream_counts(self, account_id: int, query: StreamQuery) -> dict[int, tuple[int, datetime]]:
+    def stream_counts(
+        self, account_id: int, query: StreamQuery
+    ) -> dict[int, tuple[int, datetime]]:
         where, params = _stream_where(account_id, query)
         items = f"SELECT a.id, a.created_at FROM articles a WHERE {where}"
         out: dict[int, tuple[int, datetime]] = {}
@@ -242,23 +246,17 @@ class SyncQueries:
                 "webhook_url, webhook_secret, checked_id, created_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(account_id, name) DO NOTHING",
                 (
-                    account_id,
-                    fields["name"],
-                    fields["query"],
-                    fields["mode"],
+                    account_id, fields["name"], fields["query"], fields["mode"],
                     json.dumps(fields.get("filters") or {}, sort_keys=True),
-                    fields.get("webhook_url"),
-                    fields.get("webhook_secret"),
-                    int(fields.get("checked_id") or 0),
-                    now_iso(),
+                    fields.get("webhook_url"), fields.get("webhook_secret"),
+                    int(fields.get("checked_id") or 0), now_iso(),
                 ),
             )
             return int(cursor.lastrowid) if cursor.rowcount else None
 
     def saved_searches(self, account_id: int | None = None) -> list[dict[str, Any]]:
-        where, params = (
-            ("WHERE s.account_id = ?", [account_id]) if account_id is not None else ("", [])
-        )
+        where, params = ("WHERE s.account_id = ?", [account_id]) if account_id is not None else (
+            "", [])
         rows = self.reader.execute(
             "SELECT s.*, (SELECT count(*) FROM saved_search_matches m WHERE m.search_id = s.id) "
             f"AS matches FROM saved_searches s {where} ORDER BY s.id",
@@ -276,13 +274,10 @@ class SyncQueries:
         if not valid_ids([search_id]):
             return False
         with self.transaction() as tx:
-            return (
-                tx.conn.execute(
-                    "DELETE FROM saved_searches WHERE id = ? AND account_id = ?",
-                    (search_id, account_id),
-                ).rowcount
-                > 0
-            )
+            return tx.conn.execute(
+                "DELETE FROM saved_searches WHERE id = ? AND account_id = ?",
+                (search_id, account_id),
+            ).rowcount > 0
 
     def add_search_matches(
         self, search_id: int, matches: Sequence[tuple[int, float]], checked_id: int
