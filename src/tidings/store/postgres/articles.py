@@ -26,7 +26,7 @@ from .db import (
 )
 from .migrations import TS_CONFIGS
 
-POSTINGS_BUDGET = 20_000  # documents one keyword query may rank (as in the SQLite store)
+POSTINGS_BUDGET = 5_000  # documents one keyword query ranks (as in the SQLite store)
 TERM_CACHE_SECONDS = 600.0
 KEYWORD_TEXT_CHARS = 200_000  # a tsvector holds at most 1 MB; the opening is what matters
 RRF_K = 60  # reciprocal-rank fusion constant (index.hybrid uses the same)
