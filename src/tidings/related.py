@@ -46,8 +46,9 @@ class Related:
 
     def related(self, article_id: int, limit: int | None = None) -> list[Hit]:
         limit = check_limit(limit, self.default_limit)
+        # with its text: most pages are originals, and the text gives the names to share
         article = (
-            self.store.articles([article_id], text=False).get(article_id)
+            self.store.articles([article_id]).get(article_id)
             if isinstance(article_id, int)
             else None
         )
@@ -55,11 +56,13 @@ class Related:
             raise KeyError(article_id)
         self.vectors.sync()
         if article.duplicate_of is None:
-            original_id = article.id
+            original_id, original = article.id, article
         else:
             original_id = self.store.root_of(article.id)
-        original = self.store.articles([original_id]).get(original_id)
-        vector = self.store.embeddings([original_id]).get(original_id)
+            original = self.store.articles([original_id]).get(original_id)
+        vector = self.vectors.vectors([original_id]).get(original_id)
+        if vector is None:  # not in the index (yet): the stored embedding
+            vector = self.store.embeddings([original_id]).get(original_id)
         if original is None or vector is None or self.vectors.index is None or limit == 0:
             return []
         pool = max(MIN_POOL, POOL * limit) + 1
