@@ -285,6 +285,31 @@ def test_sources_of_name_each_articles_source_original_and_date(store):
     }
 
 
+def test_neighbours_of_an_article_with_outline_and_vector_itself_left_out(store, tmp_path):
+    from tidings.index import open_vector_index
+
+    with store.transaction() as tx:
+        store.set_meta(tx, "dim", "8")
+    ids = insert(store, *(article(n, source=f"Desk {n}") for n in range(1, 7)))
+    copy = insert(store, article(9, duplicate_of=ids[0]), vectors=False)[0]
+    faces = open_vector_index(store, tmp_path / "v.usearch", "f32", 64)
+    found = faces.neighbours(ids[2], 3)
+    vectors = {i: unit(n) for n, i in enumerate(ids)}
+    exact = sorted(
+        (i for i in ids if i != ids[2]), key=lambda i: -float(vectors[i] @ vectors[ids[2]])
+    )[:3]
+    assert [n.id for n in found] == exact
+    assert [round(n.score, 2) for n in found] == [
+        round(float(vectors[i] @ vectors[ids[2]]), 2) for i in exact
+    ]
+    for n in found:
+        assert n.outline == store.sources_of([n.id])[n.id]
+        assert n.outline.source == f"Desk {ids.index(n.id) + 1}"
+        np.testing.assert_allclose(n.vector, vectors[n.id], atol=1e-3)
+    assert faces.neighbours(copy, 3) is None  # a copy keeps no vector
+    assert faces.neighbours(ids[0], 0) == []
+
+
 def test_a_merged_story_moves_its_articles_and_leads_to_the_other(store):
     with store.transaction() as tx:
         keep = store.create_story(tx, "Kept", T0)

@@ -60,23 +60,20 @@ class Related:
         else:
             original_id = self.store.root_of(article.id)
             original = self.store.articles([original_id]).get(original_id)
-        vector = self.vectors.vectors([original_id]).get(original_id)
-        if vector is None:  # not in the index (yet): the stored embedding
-            vector = self.store.embeddings([original_id]).get(original_id)
-        if original is None or vector is None or self.vectors.index is None or limit == 0:
+        if original is None or limit == 0:
             return []
-        pool = max(MIN_POOL, POOL * limit) + 1
-        found = [(i, s) for i, s in self.vectors.search(vector, pool) if i != original_id]
-        # choosing needs each candidate's outlet and date only (a covering index, not 30 rows)
-        outlines = self.store.sources_of([i for i, _ in found])
+        # the neighbours with what choosing needs: outlet, date and vector (not 30 rows)
+        found = self.vectors.neighbours(original_id, max(MIN_POOL, POOL * limit))
+        if not found:
+            return []
         candidates = [
-            Candidate(i, score, _outlet(outlines[i].source), outlines[i].published)
-            for i, score in found
-            if i in outlines and outlines[i].duplicate_of is None
+            Candidate(n.id, n.score, _outlet(n.outline.source), n.outline.published)
+            for n in found
+            if n.outline.duplicate_of is None
         ]
         chosen = diverse(
             candidates,
-            self.vectors.vectors([c.id for c in candidates]),
+            {n.id: n.vector for n in found if n.vector is not None},
             limit,
             at=original.published,
         )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..store.base import Neighbour
+
 
 class DatabaseVectors:
     """VectorKeeper's interface over a store with `searches_vectors`."""
@@ -15,6 +17,7 @@ class DatabaseVectors:
         self.expansion = expansion
         self._counted: tuple[int, int] | None = None  # (generation, vectors) last counted
         self._has_vectors = False
+        self._dim = 0  # the model's, read with _has_vectors
 
     @property
     def index(self) -> DatabaseVectors | None:
@@ -22,7 +25,9 @@ class DatabaseVectors:
         Once known it is remembered (until `reset`): a search then costs one round trip
         less."""
         if not self._has_vectors:
-            self._has_vectors = self.store.get_meta("dim") is not None
+            dim = self.store.get_meta("dim")
+            self._dim = int(dim) if dim is not None else 0
+            self._has_vectors = dim is not None
         return self if self._has_vectors else None
 
     @property
@@ -60,6 +65,12 @@ class DatabaseVectors:
 
     def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         return self.store.embeddings(ids)
+
+    def neighbours(self, article_id: int, limit: int) -> list[Neighbour] | None:
+        """As VectorKeeper.neighbours, in one statement."""
+        if self.index is None:
+            return None
+        return self.store.neighbours(article_id, limit, self._dim, self.expansion)
 
     def keys(self) -> np.ndarray:
         return self.store.vector_ids()

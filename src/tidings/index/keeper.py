@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..store.base import Neighbour
 from .vectors import UsearchIndex
 
 # seconds between index file writes during ingest: a save rewrites the whole file (about
@@ -111,6 +112,25 @@ class VectorKeeper:
     def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         index = self.index
         return index.vectors(ids) if index is not None else {}
+
+    def neighbours(self, article_id: int, limit: int) -> list[Neighbour] | None:
+        """The `limit` nearest articles to a stored one (itself excluded) with their outlines
+        and vectors; None when it has no vector. The vector is the index's own (the stored
+        embedding if the index lacks it); outlines come from one covering-index read."""
+        index = self.index
+        if index is None:
+            return None
+        vector = index.vectors([article_id]).get(article_id)
+        if vector is None:  # not in the index (yet): the stored embedding
+            vector = self.store.embeddings([article_id]).get(article_id)
+        if vector is None:
+            return None
+        found = [(i, s) for i, s in index.search(vector, limit + 1) if i != article_id][:limit]
+        outlines = self.store.sources_of([i for i, _ in found])
+        vectors = index.vectors([i for i, _ in found if i in outlines])
+        return [
+            Neighbour(i, score, outlines[i], vectors.get(i)) for i, score in found if i in outlines
+        ]
 
     def loaded_size(self) -> int:
         """Vectors in the index as this process last saw it (no catching up: cheap enough

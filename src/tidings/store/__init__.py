@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Outline, Store, StoreError, StoryState, StreamItem, StreamQuery, Transaction
+from .base import (
+    Neighbour,
+    Outline,
+    Store,
+    StoreError,
+    StoryState,
+    StreamItem,
+    StreamQuery,
+    Transaction,
+)
 from .sqlite import SQLiteStore
 
 __all__ = [
+    "Neighbour",
     "Outline",
     "SQLiteStore",
     "Store",

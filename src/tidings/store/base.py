@@ -30,6 +30,15 @@ class Outline(NamedTuple):
     published: datetime | None
 
 
+class Neighbour(NamedTuple):
+    """A nearest article by meaning: its id, cosine similarity, outline and vector."""
+
+    id: int
+    score: float
+    outline: Outline
+    vector: np.ndarray | None
+
+
 class StoreError(RuntimeError):
     """The database cannot be used as asked (bad URL, newer schema, out-of-range value)."""
 
@@ -131,6 +140,14 @@ class Store(abc.ABC):
     ) -> list[tuple[int, float]]:
         """Reciprocal-rank fusion of keyword and vector results (stores with
         `searches_vectors`): the same ranking as index.reciprocal_rank_fusion."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no vector index")
+
+    def neighbours(
+        self, article_id: int, limit: int, dim: int, expansion: int | None = None
+    ) -> list[Neighbour] | None:
+        """The `limit` nearest articles to a stored one, itself excluded, with outline and
+        vector (stores with `searches_vectors`; index.VectorKeeper.neighbours otherwise);
+        None when it has no vector of dimension `dim`."""
         raise NotImplementedError(f"{type(self).__name__} keeps no vector index")
 
     # -- lifecycle ---------------------------------------------------------------------

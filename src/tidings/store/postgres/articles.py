@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...models import Article
-from ..base import Outline
+from ..base import Neighbour, Outline
 from .db import (
     ARTICLE_COLUMNS,
     SUMMARY_COLUMNS,
@@ -561,6 +561,38 @@ class ArticleQueries:
                 {"v": vector, "limit": limit},
             ).fetchall()
         return [(int(i), 1.0 - float(d)) for i, d in rows]
+
+    def neighbours(
+        self, article_id: int, limit: int, dim: int, expansion: int | None = None
+    ) -> list[Neighbour] | None:
+        """The `limit` nearest articles to a stored one (itself excluded), each with its
+        outline and vector, in one statement: the HNSW search takes the article's own vector
+        from a subquery. None when it has no vector of the model's dimension."""
+        if limit <= 0 or not isinstance(article_id, int):
+            return []
+        own = (
+            f"(SELECT vector::halfvec({dim}) FROM embeddings "
+            f"WHERE article_id = %(id)s AND vector_dims(vector) = {dim})"
+        )
+        with self._conn() as conn:
+            self._ef_search(conn, max(expansion or self.vector_expansion, limit + 1))
+            cursor = conn.cursor(binary=True)
+            rows = cursor.execute(
+                f"SELECT n.article_id, 1 - n.d, a.source, a.duplicate_of, a.published, "
+                f"n.vector, n.d IS NULL FROM (SELECT article_id, vector, "
+                f"vector::halfvec({dim}) <=> {own} AS d FROM embeddings "
+                f"WHERE vector_dims(vector) = {dim} "
+                f"ORDER BY vector::halfvec({dim}) <=> {own} LIMIT %(limit)s) AS n "
+                f"JOIN articles a ON a.id = n.article_id ORDER BY n.d, n.article_id",
+                {"id": article_id, "limit": limit + 1},
+            ).fetchall()
+        if not rows or rows[0][6]:  # no vector: every distance is NULL
+            return None
+        return [
+            Neighbour(int(i), float(score), Outline(source, duplicate, published), vector)
+            for i, score, source, duplicate, published, vector, _ in rows
+            if i != article_id
+        ][:limit]
 
     def hybrid_search(
         self, query: str, vector: np.ndarray, depth: int, limit: int,
