@@ -275,6 +275,17 @@ def test_keyword_terms_over_the_budget_still_rank_the_documents_that_hold_them(s
     assert [i for i, _ in store.keyword_search("common quillon", 50)] == [both, alone]
 
 
+def test_articles_with_only_the_opening_of_their_text(store):
+    long = "Opening words of the report. " + "x" * 30_000 + " the end"
+    (first,) = insert(store, article(1, text=long))
+    whole = store.articles([first])[first]
+    opened = store.articles([first], opening=28)[first]
+    assert whole.text == long and opened.text == long[:28]
+    assert opened.title == whole.title and opened.published == whole.published
+    assert opened.source == whole.source and opened.content_hash == whole.content_hash
+    assert not store.articles([first], text=False, opening=28)[first].text
+
+
 def test_sources_of_name_each_articles_source_original_and_date(store):
     first, other = insert(store, article(1, source="Daily"), article(2, source=None))
     copy = insert(store, article(3, duplicate_of=first, published=None), vectors=False)[0]

@@ -29,6 +29,7 @@ SAME_OUTLET = 0.05
 RECENCY = 0.02
 RECENCY_DAYS = 30.0
 SHARED_SHOWN = 3
+OPENING = 1500  # the names to share come from the headline and this much of the text
 
 
 class Candidate(NamedTuple):
@@ -48,7 +49,7 @@ class Related:
         limit = check_limit(limit, self.default_limit)
         # with its text: most pages are originals, and the text gives the names to share
         article = (
-            self.store.articles([article_id]).get(article_id)
+            self.store.articles([article_id], opening=OPENING).get(article_id)
             if isinstance(article_id, int)
             else None
         )
@@ -59,7 +60,7 @@ class Related:
             original_id, original = article.id, article
         else:
             original_id = self.store.root_of(article.id)
-            original = self.store.articles([original_id]).get(original_id)
+            original = self.store.articles([original_id], opening=OPENING).get(original_id)
         if original is None or limit == 0:
             return []
         # the neighbours with what choosing needs: outlet, date and vector (not 30 rows)
@@ -78,7 +79,7 @@ class Related:
             at=original.published,
         )
         # only what is shown is read in full: its copies' outlets and its opening (names)
-        out = hits(self.store, [(c.id, c.score) for c in chosen], text=True)
+        out = hits(self.store, [(c.id, c.score) for c in chosen], text=True, opening=OPENING)
         names = salient_names(original.title, original.text)
         phrases = name_phrases(original.title, original.text)
         for hit in out:
@@ -142,7 +143,7 @@ _POSSESSIVE = re.compile(r"['’]s$")
 _PHRASE = re.compile(r"\b[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)+")
 
 
-def name_phrases(title: str, text: str, chars: int = 1500) -> Counter[str]:
+def name_phrases(title: str, text: str, chars: int = OPENING) -> Counter[str]:
     """The multi-word names of the headline and the opening (runs of capitalised words,
     without a leading "The", "After" … that only starts a sentence), with their counts."""
     found: Counter[str] = Counter()
@@ -164,7 +165,7 @@ def shared_names(
     mentions as a whole is shown whole, instead of its words one by one."""
     opening = other.text or other.excerpt or ""
     theirs = salient_names(other.title, opening)
-    text = f"{other.title}\n{opening[:1500]}"
+    text = f"{other.title}\n{opening[:OPENING]}"
     whole = [p for p in (phrases or {}) if re.search(rf"\b{re.escape(p)}\b", text)]
     inside = {word for p in whole for word in p.split()}
     both = [(name, names[name]) for name in names if name in theirs and name not in inside]

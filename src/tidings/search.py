@@ -116,10 +116,13 @@ def fuse(
     return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
-def hits(store, ranked: list[tuple[int, float]], text: bool = False) -> list[Hit]:
-    """Hits for ranked (id, score) pairs: originals only, with their copies' outlets."""
+def hits(
+    store, ranked: list[tuple[int, float]], text: bool = False, opening: int | None = None
+) -> list[Hit]:
+    """Hits for ranked (id, score) pairs: originals only, with their copies' outlets (and
+    their text, or its `opening` characters, when asked)."""
     ids = [i for i, _ in ranked]
-    articles = store.articles(ids, text=text)
+    articles = store.articles(ids, text=text, opening=opening)
     copies = store.copies(ids)
     out = []
     for article_id, score in ranked:

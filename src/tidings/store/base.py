@@ -246,8 +246,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def articles(
-        self, ids: Sequence[int], tx: Transaction | None = None, text: bool = True
-    ) -> dict[int, Article]: ...
+        self,
+        ids: Sequence[int],
+        tx: Transaction | None = None,
+        text: bool = True,
+        opening: int | None = None,
+    ) -> dict[int, Article]:
+        """Articles by id; `text=False` leaves their text out, `opening` keeps only its
+        first characters (a long text stored out of line is then not read whole)."""
 
     def article(self, article_id: int, tx: Transaction | None = None) -> Article | None:
         return self.articles([article_id], tx).get(article_id)

@@ -334,12 +334,18 @@ class ArticleQueries:
     # -- reads -------------------------------------------------------------------------
 
     def articles(
-        self, ids: Sequence[int], tx: PostgresTransaction | None = None, text: bool = True
+        self,
+        ids: Sequence[int],
+        tx: PostgresTransaction | None = None,
+        text: bool = True,
+        opening: int | None = None,
     ) -> dict[int, Article]:
         ids = valid_ids(ids)
         if not ids:
             return {}
         columns = ", ".join(ARTICLE_COLUMNS) if text else SUMMARY_COLUMNS
+        if text and opening is not None:  # a compressed text is decompressed only so far
+            columns = f"{SUMMARY_COLUMNS}, substr(text, 1, {max(0, int(opening))}) AS text"
         with self._conn(tx) as conn:
             cursor = conn.execute(
                 f"SELECT {columns} FROM articles WHERE id = ANY(%s::bigint[])", (ids,)

@@ -207,12 +207,18 @@ class ArticleQueries:
     # -- reads -------------------------------------------------------------------------
 
     def articles(
-        self, ids: Sequence[int], tx: SQLiteTransaction | None = None, text: bool = True
+        self,
+        ids: Sequence[int],
+        tx: SQLiteTransaction | None = None,
+        text: bool = True,
+        opening: int | None = None,
     ) -> dict[int, Article]:
         ids = valid_ids(ids)
         if not ids:
             return {}
         columns = "*" if text else SUMMARY_COLUMNS
+        if text and opening is not None:
+            columns = f"{SUMMARY_COLUMNS}, substr(text, 1, {max(0, int(opening))}) AS text"
         rows = self._db(tx).execute(
             f"SELECT {columns} FROM articles WHERE id IN ({marks(ids)})", ids
         )
