@@ -16,19 +16,16 @@ class DatabaseVectors:
         self.store = store
         self.expansion = expansion
         self._counted: tuple[int, int] | None = None  # (generation, vectors) last counted
-        self._has_vectors = False
-        self._dim = 0  # the model's, read with _has_vectors
+        self._dim = 0  # the model's dimension, once a model has stored vectors
 
     @property
     def index(self) -> DatabaseVectors | None:
         """Itself once a model has stored vectors (None before, as VectorKeeper answers).
         Once known it is remembered (until `reset`): a search then costs one round trip
         less."""
-        if not self._has_vectors:
-            dim = self.store.get_meta("dim")
-            self._dim = int(dim) if dim is not None else 0
-            self._has_vectors = dim is not None
-        return self if self._has_vectors else None
+        if not self._dim:
+            self._dim = int(self.store.get_meta("dim") or 0)
+        return self if self._dim else None
 
     @property
     def generation(self) -> int:
@@ -45,7 +42,7 @@ class DatabaseVectors:
     def save(self) -> None: ...
 
     def reset(self) -> None:
-        self._has_vectors = False
+        self._dim = 0
         self._counted = None
 
     def rebuild(self) -> int:
