@@ -3,7 +3,10 @@ each store and index call of 200 hybrid searches (query embedding by the real mo
 200 related lists is timed on its own, and a few terms' document counts are taken the way
 keyword search takes them and in full (FTS5's vocabulary table).
 
-Usage: python bench/phases.py DATA_DIR [--seed 7] [--terms the,said,from]
+Usage: python bench/phases.py DATA_DIR [--seed 7] [--terms the,said,from] [--postgres URL]
+
+--postgres times the same calls on a PostgreSQL copy of the archive (`tidings db copy`);
+the term counts are then left out (they read the SQLite file's vocabulary table).
 
 A fresh --seed draws other articles (and their headlines as queries): their pages are not
 in the page cache yet, as on a server's first requests for them.
@@ -30,6 +33,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--terms", default="the,said,from,which")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="time a PostgreSQL copy of the archive instead")
     args = parser.parse_args()
 
     from scale import QueryModelEmbedder, percentile, sample_originals, timed
@@ -43,11 +48,15 @@ def main() -> None:
     bulk = json.loads((data / "bulk.json").read_text())
     db = data / "tidings.db"
     out: dict = {"size": bulk["size"], "seed": args.seed}
-    out["term_documents_ms"] = _term_counts(db, args.terms.split(","))
+    if args.postgres is None:
+        out["term_documents_ms"] = _term_counts(db, args.terms.split(","))
+    else:
+        out["postgres"] = args.postgres
 
     sample = sample_originals(db, args.queries, np.random.default_rng(args.seed))
     engine = Engine(
-        Settings.load(env={}, data_dir=str(data), index_dtype=bulk["index_dtype"]),
+        Settings.load(env={}, data_dir=str(data), index_dtype=bulk["index_dtype"],
+                      database_url=args.postgres),
         embedder=QueryModelEmbedder(SyntheticEmbedder(seed=bulk["seed"]),
                                     SentenceTransformerEmbedder()),
     )

@@ -11,12 +11,16 @@ or of the relevant ones when a story has fewer); MRR is the mean of 1 / rank of 
 relevant result (0 past the depth searched).
 
 Usage: python eval/search.py [--dataset news-aggregator|demo] [--queries N] [--seed S]
-                             [--keep DIR]
+                             [--keep DIR] [--postgres URL]
+
+--postgres runs the same on a PostgreSQL server (pgvector installed): the set is ingested into
+a fresh schema of that database, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sys
 import tempfile
@@ -124,20 +128,45 @@ def evaluate(engine, docs, queries: int | None = None, seed: int = 1, modes=MODE
     return out
 
 
+@contextlib.contextmanager
+def scratch_schema(server: str):
+    """The URL of a fresh schema of the PostgreSQL database `server` names; dropped after."""
+    import os
+
+    import psycopg
+
+    schema = f"tidings_eval_{os.getpid()}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in server else "?"
+        yield f"{server}{sep}options=-csearch_path%3D{schema},public"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def run(dataset: str, queries: int | None = None, seed: int = 1, embedder=None,
-        keep: Path | None = None) -> dict:
+        keep: Path | None = None, postgres: str | None = None) -> dict:
     """`keep`: a directory the database is built in once and reused by later runs (for
-    comparing rankings without ingesting again)."""
+    comparing rankings without ingesting again); `postgres`: a PostgreSQL database whose
+    fresh schema holds the set instead of an SQLite file (not with `keep`)."""
     import json
 
     from tidings.engine import Engine
     from tidings.settings import Settings
 
-    with tempfile.TemporaryDirectory() as tmp:
+    if keep is not None and postgres is not None:
+        raise ValueError("--keep reuses an SQLite database; not with --postgres")
+    with tempfile.TemporaryDirectory() as tmp, (
+        scratch_schema(postgres) if postgres else contextlib.nullcontext()
+    ) as database_url:
         work = Path(tmp)
         db = (keep or work) / "db"
         settings = Settings.load(
             env={}, data_dir=str(db), fetch_allow_private=True, fetch_per_host_interval=0.0,
+            database_url=database_url,
         )
         saved = (keep or work) / "docs.json"
         with Engine(settings, embedder=embedder) as engine:
@@ -155,12 +184,17 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=None, help="a seeded sample of N queries")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None, help="build/reuse the database here")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="ingest into a fresh schema of this PostgreSQL database instead")
     args = parser.parse_args()
+    if args.keep and args.postgres:
+        parser.error("--keep reuses an SQLite database; not with --postgres")
     started = time.perf_counter()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    result = run(args.dataset, args.queries, args.seed, keep=args.keep)
-    print(f"{args.dataset}: {result['queries']} queries; {time.perf_counter() - started:.0f} s")
+    result = run(args.dataset, args.queries, args.seed, keep=args.keep, postgres=args.postgres)
+    print(f"{args.dataset}{' on PostgreSQL' if args.postgres else ''}: {result['queries']} "
+          f"queries; {time.perf_counter() - started:.0f} s")
     for mode in MODES:
         p10, mrr = result[mode]
         print(f"  {mode:<9} P@10 {p10:.3f}  MRR {mrr:.3f}")

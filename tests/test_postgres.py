@@ -58,8 +58,10 @@ def article(n: int, **fields) -> Article:
 
 
 def sql(url: str, query: str, args=()) -> list[tuple]:
+    """Run one statement (committed); its rows, if it returns any."""
     with psycopg.connect(url) as conn:
-        return conn.execute(query, args or None).fetchall()
+        cursor = conn.execute(query, args or None)
+        return cursor.fetchall() if cursor.description else []
 
 
 # -- schema ----------------------------------------------------------------------------------
@@ -271,6 +273,74 @@ def test_titles_weigh_more_than_text(store):
             tx, article(2, title="Quillon found", text="Harbour news today."), "k2", [], unit(2)
         )
     assert [i for i, _ in store.keyword_search("quillon", 5)] == [in_title, in_text]
+
+
+def test_a_report_that_leads_with_the_words_ranks_above_one_that_mentions_them_far_down(store):
+    filler = "Officials met again on Tuesday to discuss the budget for next year. " * 40
+    with store.transaction() as tx:
+        deep = store.insert_article(
+            tx, article(1, title="Budget talks", text=filler + "The quillon strike began. " * 6),
+            "k1", [], unit(1),
+        )
+        leads = store.insert_article(
+            tx, article(2, title="Port news", text="A quillon strike closed the port. " + filler),
+            "k2", [], unit(2),
+        )
+    assert [i for i, _ in store.keyword_search("quillon strike", 5)] == [leads, deep]
+
+
+def lede_words(url: str, article_id: int) -> set[str]:
+    rows = sql(url, "SELECT lede_tsv FROM articles WHERE id = %s", (article_id,))
+    return {word.split(":")[0].strip("'") for word in (rows[0][0] or "").split()}
+
+
+def test_the_lede_is_kept_with_the_text_through_upgrades_demotions_and_rebuilds(
+    store, postgres_url
+):
+    from tidings.store.postgres.articles import LEDE_CHARS
+
+    late = " " + "x" * LEDE_CHARS + " zanzibar"
+    with store.transaction() as tx:
+        first = store.insert_article(
+            tx, article(1, title="Ferry storm", text="Waves hit." + late, partial=True),
+            "k1", [], unit(1),
+        )
+        second = store.insert_article(tx, article(2, title="Rates cut"), "k2", [], unit(2))
+    assert {"ferri", "storm", "wave", "hit"} <= lede_words(postgres_url, first)
+    assert "zanzibar" not in lede_words(postgres_url, first)  # past the lede: matched only
+    assert [i for i, _ in store.keyword_search("zanzibar", 5)] == [first]
+    with store.transaction() as tx:
+        store.upgrade_article(tx, first, article(1, title="Ferry storm", text="Gales close "
+                                                 "the harbour."), [], unit(1))
+    assert {"gale", "harbour"} <= lede_words(postgres_url, first)
+    assert "wave" not in lede_words(postgres_url, first)
+    with store.transaction() as tx:
+        store.demote(tx, second, first)
+    assert sql(postgres_url, "SELECT lede_tsv IS NULL FROM articles WHERE id = %s",
+               (second,)) == [(True,)]
+    sql(postgres_url, "UPDATE articles SET lede_tsv = NULL")
+    assert store.rebuild_keyword_index() == 1
+    assert {"gale", "harbour"} <= lede_words(postgres_url, first)
+
+
+def test_the_migration_gives_stored_originals_their_lede(postgres_url):
+    from tidings.store.postgres import PostgresStore, migrations
+
+    (name, statements), = [m for m in migrations.MIGRATIONS if m[0] == "p007_articles_lede_tsv"]
+    opened = PostgresStore(postgres_url)
+    with opened.transaction() as tx:
+        original = opened.insert_article(tx, article(1, title="Ferry storm"), "k1", [], unit(1))
+        copy = opened.insert_article(tx, article(2, title="Ferry storm", duplicate_of=original),
+                                     "k2", [], None)
+    opened.close()
+    # the database as the version before this migration left it
+    sql(postgres_url, "ALTER TABLE articles DROP COLUMN lede_tsv")
+    sql(postgres_url, "DELETE FROM migrations WHERE name = %s", (name,))
+    PostgresStore(postgres_url).close()
+    assert sql(postgres_url, "SELECT id, lede_tsv IS NULL FROM articles ORDER BY id") == [
+        (original, False), (copy, True)
+    ]
+    assert {"ferri", "storm"} <= lede_words(postgres_url, original)
 
 
 def test_hybrid_search_in_one_statement_ranks_as_the_python_fusion(store):

@@ -296,6 +296,19 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "WHERE merged_into IS NOT NULL",
         ],
     ),
+    (
+        # keyword search ranks on the headline and the lede (store.postgres.articles,
+        # LEDE_CHARS): the whole text's tsvector is TOASTed, and reading it was most of the
+        # cost of ranking. The originals already stored get theirs here.
+        "p007_articles_lede_tsv",
+        [
+            "ALTER TABLE articles ADD COLUMN lede_tsv TSVECTOR",
+            "UPDATE articles SET lede_tsv = "
+            "setweight(to_tsvector(tidings_ts_config(language), title), 'A') || "
+            "setweight(to_tsvector(tidings_ts_config(language), left(text, 600)), 'B') "
+            "WHERE duplicate_of IS NULL",
+        ],
+    ),
 ]
 
 
