@@ -275,7 +275,9 @@ def test_titles_weigh_more_than_text(store):
     assert [i for i, _ in store.keyword_search("quillon", 5)] == [in_title, in_text]
 
 
-def test_a_report_that_leads_with_the_words_ranks_above_one_that_mentions_them_far_down(store):
+def test_past_the_shortlist_matches_are_chosen_on_their_headline_and_lede(store, monkeypatch):
+    from tidings.store.postgres import articles
+
     filler = "Officials met again on Tuesday to discuss the budget for next year. " * 40
     with store.transaction() as tx:
         deep = store.insert_article(
@@ -286,7 +288,17 @@ def test_a_report_that_leads_with_the_words_ranks_above_one_that_mentions_them_f
             tx, article(2, title="Port news", text="A quillon strike closed the port. " + filler),
             "k2", [], unit(2),
         )
-    assert [i for i, _ in store.keyword_search("quillon strike", 5)] == [leads, deep]
+    # within the shortlist, the whole text ranks: six mentions beat one in the lede
+    assert [i for i, _ in store.keyword_search("quillon strike", 5)] == [deep, leads]
+    assert [i for i, _ in store.keyword_search("quillon strike", 1)] == [deep]
+    # (the vector is deep's: with a depth of 1 both lists hold deep, or each its own)
+    assert store.hybrid_search("quillon strike", unit(1), 1, 5) == [(deep, pytest.approx(2 / 61))]
+    monkeypatch.setattr(articles, "SHORTLIST", 1)
+    # past it, the one document shortlisted is the one whose lede holds the words
+    assert [i for i, _ in store.keyword_search("quillon strike", 1)] == [leads]
+    assert sorted(store.hybrid_search("quillon strike", unit(1), 1, 5)) == [
+        (deep, pytest.approx(1 / 61)), (leads, pytest.approx(1 / 61))
+    ]
 
 
 def lede_words(url: str, article_id: int) -> set[str]:

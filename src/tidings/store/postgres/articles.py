@@ -29,11 +29,15 @@ from .migrations import TS_CONFIGS
 POSTINGS_BUDGET = 5_000  # documents one keyword query ranks (as in the SQLite store)
 TERM_CACHE_SECONDS = 600.0
 KEYWORD_TEXT_CHARS = 200_000  # a tsvector holds at most 1 MB; the opening is what matters
-# Documents are matched on the whole text's tsvector (`tsv`) but ranked on a small one of the
-# headline and the lede (`lede_tsv`, about a hundred words: ~1 KB, kept in the row). ts_rank
-# reads the tsvector it ranks, and the whole text's is TOASTed: at 100k articles detoasting
-# it was three quarters of a keyword search (5-6 µs per ranked document, warm).
+# Documents are matched on the whole text's tsvector (`tsv`). ts_rank reads the tsvector it
+# ranks, and the whole text's is stored out of line (TOAST; it does not compress): at 100k
+# articles reading it was three quarters of a keyword search, 5-6 µs per ranked document
+# warm. So every match is ranked first on a small tsvector of the headline and the lede
+# (`lede_tsv`, about a hundred words, ~1 KB: it stays in the row), and only the best
+# SHORTLIST again on the whole text. Whenever at most SHORTLIST documents match, the ranking
+# is the whole text's.
 LEDE_CHARS = 600
+SHORTLIST = 200
 RRF_K = 60  # reciprocal-rank fusion constant (index.hybrid uses the same)
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
@@ -88,14 +92,19 @@ _QUERY = (
 )
 
 
-def _rank(query: str) -> str:
-    """SQL of a document's rank for the tsquery `query`: the headline (A) weighs more than
-    the text (B), longer texts a little less. The whole text's tsvector only for a row that
-    a process of an older version wrote after lede_tsv was added."""
-    return f"ts_rank(coalesce(lede_tsv, tsv), {query}, 1)"
-
-
-_RANK = _rank("q")
+def _ranked(query: str, limit: str, joined: str = "") -> str:
+    """SQL of the matching originals' (id, rank), best first, at most `limit`: matched on
+    the terms of `q` (`joined`: more FROM items, such as `query`'s own), ranked for the
+    tsquery `query` (the headline, A, weighs more than the text, B; longer texts a little
+    less), the shortlist chosen on the lede (see LEDE_CHARS; the whole text's tsvector stands
+    in for a row that a process of an older version wrote)."""
+    return (
+        f"SELECT id, ts_rank(tsv, ranked_for, 1) AS rank FROM ("
+        f"SELECT id, tsv, {query} AS ranked_for FROM articles, {_QUERY} AS k(q){joined} "
+        f"WHERE tsv @@ q ORDER BY ts_rank(coalesce(lede_tsv, tsv), {query}, 1) DESC, id "
+        f"LIMIT greatest({limit}, {SHORTLIST})) AS shortlist "
+        f"ORDER BY rank DESC, id LIMIT {limit}"
+    )
 
 
 def ts_config(language: str | None) -> str:
@@ -556,9 +565,7 @@ class ArticleQueries:
         everything = _QUERY.replace("%(terms)s", "%(all)s")
         with self._conn() as conn:
             rows = conn.execute(
-                f"SELECT id, {_rank('a')} AS rank "
-                f"FROM articles, {_QUERY} AS k(q), {everything} AS e(a) "
-                "WHERE tsv @@ q ORDER BY rank DESC, id LIMIT %(limit)s",
+                _ranked("a", "%(limit)s", f", {everything} AS e(a)"),
                 {
                     "terms": _tsquery_terms(terms),
                     "all": _tsquery_terms(terms + others),
@@ -636,9 +643,8 @@ class ArticleQueries:
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         dim = len(vector)
         keyword = (
-            f"SELECT id, row_number() OVER (ORDER BY {_RANK} DESC, id) AS r "
-            f"FROM articles, {_QUERY} AS k(q) WHERE tsv @@ q "
-            f"ORDER BY {_RANK} DESC, id LIMIT %(depth)s"
+            "SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r "
+            f"FROM ({_ranked('q', '%(depth)s')}) AS ranked"
             if terms
             else "SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false"
         )
