@@ -65,10 +65,25 @@ def test_related_articles_say_which_names_they_share(make_engine):
     assert bank is None or bank.shared == []
 
 
+def test_a_capitalised_word_the_text_also_writes_in_lower_case_is_not_a_name():
+    from tidings.related import proper_names
+
+    names = proper_names(
+        "Ferry Runs Aground Off Skarra",
+        "Storm winds pushed the ferry onto rocks off Skarra; the storm eased by noon. "
+        "Passengers were taken off by lifeboat.",
+    )
+    assert set(names) == {"Skarra", "Passengers"}  # not Ferry, Storm (ferry, storm below)
+    assert names["Skarra"] == 2
+    # a headline alone has no lower-case evidence: its capitalised words stay
+    assert set(proper_names("Ferry Runs Aground Off Skarra", "")) == {
+        "Ferry", "Runs", "Aground", "Off", "Skarra"
+    }
+
+
 def test_shared_names_show_a_name_of_several_words_once_and_a_possessive_as_the_name():
     from tidings.models import Article
-    from tidings.related import name_phrases, shared_names
-    from tidings.stories import salient_names
+    from tidings.related import name_phrases, proper_names, shared_names
 
     title = "The National Competition Board opens review of Greenmarket deal"
     text = "Greenmarket's shareholders and the National Competition Board met in Varnholt."
@@ -77,6 +92,6 @@ def test_shared_names_show_a_name_of_several_words_once_and_a_possessive_as_the_
         title="Greenmarket's bid",
         text="The National Competition Board will rule on the Greenmarket bid.",
     )
-    shared = shared_names(salient_names(title, text), other, name_phrases(title, text))
+    shared = shared_names(proper_names(title, text), other, name_phrases(title, text))
     assert shared == ["National Competition Board", "Greenmarket"]
     assert name_phrases(title, text)["National Competition Board"] == 2  # "The" dropped

@@ -13,7 +13,7 @@ import numpy as np
 
 from .models import Article, Hit
 from .search import check_limit, hits
-from .stories import COMMON_CAPITALS, salient_names
+from .stories import COMMON_CAPITALS, NAME
 
 POOL = 3  # nearest neighbours looked at per related article shown (at least MIN_POOL)
 MIN_POOL = 20
@@ -80,7 +80,7 @@ class Related:
         )
         # only what is shown is read in full: its copies' outlets and its opening (names)
         out = hits(self.store, [(c.id, c.score) for c in chosen], text=True, opening=OPENING)
-        names = salient_names(original.title, original.text)
+        names = proper_names(original.title, original.text)
         phrases = name_phrases(original.title, original.text)
         for hit in out:
             hit.same_story = (
@@ -143,6 +143,27 @@ _POSSESSIVE = re.compile(r"['’]s$")
 _PHRASE = re.compile(r"\b[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)+")
 
 
+_LOWER_WORD = re.compile(r"\b[a-z][\w'’-]{2,}")
+
+
+def proper_names(title: str, text: str, chars: int = OPENING) -> Counter[str]:
+    """The names of the headline and the opening a reader would call names, with their
+    counts: capitalised words (as the story clustering's `salient_names`) less those the
+    text gives no reason to believe are names. A word the text also writes in lower case is
+    a common word that starts a sentence or a title-case headline ("Ferry Runs Aground" over
+    "…the ferry…"), and with a body to go by, a headline's word is a name only if the body
+    capitalises it too. A headline alone keeps all its capitalised words."""
+    opening = text[:chars]
+    body = [w for w in NAME.findall(opening) if w not in COMMON_CAPITALS]
+    heading = [w for w in NAME.findall(title) if w not in COMMON_CAPITALS]
+    if not opening.strip():
+        return Counter(heading)
+    lower = set(_LOWER_WORD.findall(f"{title}\n{opening}"))
+    confirmed = {_POSSESSIVE.sub("", w) for w in body}
+    heading = [w for w in heading if _POSSESSIVE.sub("", w) in confirmed]
+    return Counter(w for w in heading + body if w.lower() not in lower)
+
+
 def name_phrases(title: str, text: str, chars: int = OPENING) -> Counter[str]:
     """The multi-word names of the headline and the opening (runs of capitalised words,
     without a leading "The", "After" … that only starts a sentence), with their counts."""
@@ -164,7 +185,7 @@ def shared_names(
     headline or opening, most mentioned first; a multi-word name of `phrases` that `other`
     mentions as a whole is shown whole, instead of its words one by one."""
     opening = other.text or other.excerpt or ""
-    theirs = salient_names(other.title, opening)
+    theirs = proper_names(other.title, opening)
     text = f"{other.title}\n{opening[:OPENING]}"
     whole = [p for p in (phrases or {}) if re.search(rf"\b{re.escape(p)}\b", text)]
     inside = {word for p in whole for word in p.split()}

@@ -35,7 +35,7 @@ MERGE_CHECKED = 4  # after a join: the runner-up stories checked for a merge
 # with the body's length up to FULL_TEXT_WORDS words (a feed summary sits in between).
 FULL_TEXT_WORDS = 50
 FULL_TEXT_MERGE_MARGIN = 0.15
-_NAME = re.compile(r"\b[A-Z][\w'’-]{2,}")
+NAME = re.compile(r"\b[A-Z][\w'’-]{2,}")
 COMMON_CAPITALS = frozenset(
     """The This That These Those There They Their Then When What Where Which While Who Why How
     With From After Before About Above Below Into Over Under Officials Police Also Both But
@@ -53,7 +53,7 @@ def salient_names(title: str, text: str, chars: int = 1500) -> Counter[str]:
     roughly): cheap evidence of *which* event an article is about, where the embedding
     mostly says what *kind* of event it is (two evacuations, two rescues)."""
     return Counter(
-        word for word in _NAME.findall(f"{title}\n{text[:chars]}") if word not in COMMON_CAPITALS
+        word for word in NAME.findall(f"{title}\n{text[:chars]}") if word not in COMMON_CAPITALS
     )
 
 
