@@ -73,8 +73,16 @@ def test_a_capitalised_word_the_text_also_writes_in_lower_case_is_not_a_name():
         "Storm winds pushed the ferry onto rocks off Skarra; the storm eased by noon. "
         "Passengers were taken off by lifeboat.",
     )
-    assert set(names) == {"Skarra", "Passengers"}  # not Ferry, Storm (ferry, storm below)
-    assert names["Skarra"] == 2
+    # not Ferry, Storm (ferry, storm below) nor Runs, Aground (a title-case headline's words
+    # the body never capitalises); Passengers, capitalised where a sentence starts, stays
+    assert names == {"Skarra": 2, "Passengers": 1}
+    # a sentence-case headline's capitals are names even when the body does not repeat them
+    names = proper_names(
+        "How GreyTide got into Quillon: a password and no second factor",
+        "Nineteen days passed before the hospital group noticed. Investigators at Quillon "
+        "said a contractor's account was used.",
+    )
+    assert set(names) == {"GreyTide", "Quillon", "Nineteen", "Investigators"}
     # a headline alone has no lower-case evidence: its capitalised words stay
     assert set(proper_names("Ferry Runs Aground Off Skarra", "")) == {
         "Ferry", "Runs", "Aground", "Off", "Skarra"

@@ -144,23 +144,30 @@ _PHRASE = re.compile(r"\b[A-Z][\w'’-]+(?: [A-Z][\w'’-]+)+")
 
 
 _LOWER_WORD = re.compile(r"\b[a-z][\w'’-]{2,}")
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+# the longer words a title-case headline may leave in lower case (AP and Chicago styles)
+_TITLE_CASE_LOWER = frozenset("with from into onto over upon amid than that via".split())
 
 
 def proper_names(title: str, text: str, chars: int = OPENING) -> Counter[str]:
     """The names of the headline and the opening a reader would call names, with their
     counts: capitalised words (as the story clustering's `salient_names`) less those the
-    text gives no reason to believe are names. A word the text also writes in lower case is
-    a common word that starts a sentence or a title-case headline ("Ferry Runs Aground" over
-    "…the ferry…"), and with a body to go by, a headline's word is a name only if the body
-    capitalises it too. A headline alone keeps all its capitalised words."""
+    text gives reason to believe are not names. A word the text also writes in lower case is
+    a common word ("Fire investigators …" over "…house fires…"). A title-case headline
+    ("Ferry Runs Aground Off Skarra") capitalises every word, so with a body to go by its
+    words count only where the body capitalises them too; a headline alone keeps all its
+    capitalised words. (A word capitalised only where a sentence starts, "Several", stays:
+    so does a place that opens the text, and telling the two apart needs more than this.)"""
     opening = text[:chars]
-    body = [w for w in NAME.findall(opening) if w not in COMMON_CAPITALS]
     heading = [w for w in NAME.findall(title) if w not in COMMON_CAPITALS]
     if not opening.strip():
         return Counter(heading)
+    body = [w for w in NAME.findall(opening) if w not in COMMON_CAPITALS]
+    words = [w for w in _WORD.findall(title) if len(w) > 3]
+    if words and all(w[0].isupper() or w in _TITLE_CASE_LOWER for w in words):  # title case
+        confirmed = {_POSSESSIVE.sub("", w) for w in body}
+        heading = [w for w in heading if _POSSESSIVE.sub("", w) in confirmed]
     lower = set(_LOWER_WORD.findall(f"{title}\n{opening}"))
-    confirmed = {_POSSESSIVE.sub("", w) for w in body}
-    heading = [w for w in heading if _POSSESSIVE.sub("", w) in confirmed]
     return Counter(w for w in heading + body if w.lower() not in lower)
 
 
