@@ -299,6 +299,14 @@ def test_past_the_shortlist_matches_are_chosen_on_their_headline_and_lede(store,
     assert sorted(store.hybrid_search("quillon strike", unit(1), 1, 5)) == [
         (deep, pytest.approx(1 / 61)), (leads, pytest.approx(1 / 61))
     ]
+    # matches whose ledes do not hold the words at all: the newest are shortlisted
+    assert [i for i, _ in store.keyword_search("began", 1)] == [deep]
+    with store.transaction() as tx:
+        later = store.insert_article(
+            tx, article(3, title="Budget talks", text=filler + "The quillon strike began."),
+            "k3", [], unit(3),
+        )
+    assert [i for i, _ in store.keyword_search("began", 1)] == [later]
 
 
 def lede_words(url: str, article_id: int) -> set[str]:
@@ -335,24 +343,37 @@ def test_the_lede_is_kept_with_the_text_through_upgrades_demotions_and_rebuilds(
     assert {"gale", "harbour"} <= lede_words(postgres_url, first)
 
 
-def test_the_migration_gives_stored_originals_their_lede(postgres_url):
+def test_the_migration_gives_stored_originals_their_lede_in_batches(postgres_url, monkeypatch):
     from tidings.store.postgres import PostgresStore, migrations
 
-    (name, statements), = [m for m in migrations.MIGRATIONS if m[0] == "p007_articles_lede_tsv"]
+    name = "p007_articles_lede_tsv"
     opened = PostgresStore(postgres_url)
     with opened.transaction() as tx:
-        original = opened.insert_article(tx, article(1, title="Ferry storm"), "k1", [], unit(1))
-        copy = opened.insert_article(tx, article(2, title="Ferry storm", duplicate_of=original),
-                                     "k2", [], None)
+        originals = [
+            opened.insert_article(tx, article(n, title=f"Ferry storm {n}"), f"k{n}", [], unit(n))
+            for n in (1, 2, 3)
+        ]
+        copy = opened.insert_article(tx, article(4, title="Ferry storm", duplicate_of=1),
+                                     "k4", [], None)
     opened.close()
     # the database as the version before this migration left it
     sql(postgres_url, "ALTER TABLE articles DROP COLUMN lede_tsv")
     sql(postgres_url, "DELETE FROM migrations WHERE name = %s", (name,))
+    batches = []
+    fill = migrations.FILLS[name]
+    monkeypatch.setattr(migrations, "FILL_BATCH", 2)
+    monkeypatch.setitem(migrations.FILLS, name, lambda conn, batch: batches.append(batch)
+                        or fill(conn, batch))
     PostgresStore(postgres_url).close()
+    assert batches == [2]
     assert sql(postgres_url, "SELECT id, lede_tsv IS NULL FROM articles ORDER BY id") == [
-        (original, False), (copy, True)
+        *[(i, False) for i in originals], (copy, True)
     ]
-    assert {"ferri", "storm"} <= lede_words(postgres_url, original)
+    assert {"ferri", "storm"} <= lede_words(postgres_url, originals[2])
+    # the schema transaction only adds the column: the fill runs after it, batch by batch
+    assert [s.split()[0] for s in dict(migrations.MIGRATIONS)[name]] == ["ALTER"]
+    PostgresStore(postgres_url).close()  # applied: nothing filled again
+    assert batches == [2]
 
 
 def test_hybrid_search_in_one_statement_ranks_as_the_python_fusion(store):

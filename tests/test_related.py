@@ -83,6 +83,14 @@ def test_a_capitalised_word_the_text_also_writes_in_lower_case_is_not_a_name():
         "said a contractor's account was used.",
     )
     assert set(names) == {"GreyTide", "Quillon", "Nineteen", "Investigators"}
+    # plurals and possessives are the same word: "Fires" over "fire", "Bank's" over "banks"
+    names = proper_names("Fires and Bank's losses grow", "A fire at two banks. Fires spread.")
+    assert names == {}
+    # and a title-case headline's run of capitals is not shown as one name
+    from tidings.related import name_phrases
+
+    assert name_phrases("Fire Crews Battle Blaze Near Varnholt", "Crews from Varnholt came.") == {}
+    assert name_phrases("Fire crews battle blaze near Kells Hollow", "") == {"Kells Hollow": 1}
     # a headline alone has no lower-case evidence: its capitalised words stay
     assert set(proper_names("Ferry Runs Aground Off Skarra", "")) == {
         "Ferry", "Runs", "Aground", "Off", "Skarra"

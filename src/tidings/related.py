@@ -163,19 +163,34 @@ def proper_names(title: str, text: str, chars: int = OPENING) -> Counter[str]:
     if not opening.strip():
         return Counter(heading)
     body = [w for w in NAME.findall(opening) if w not in COMMON_CAPITALS]
-    words = [w for w in _WORD.findall(title) if len(w) > 3]
-    if words and all(w[0].isupper() or w in _TITLE_CASE_LOWER for w in words):  # title case
+    if _title_case(title):
         confirmed = {_POSSESSIVE.sub("", w) for w in body}
         heading = [w for w in heading if _POSSESSIVE.sub("", w) in confirmed]
     lower = set(_LOWER_WORD.findall(f"{title}\n{opening}"))
-    return Counter(w for w in heading + body if w.lower() not in lower)
+
+    def common(word: str) -> bool:  # "Fires" over "fire", "Bank's" over "banks"
+        bare = _POSSESSIVE.sub("", word).lower()
+        return bool({bare, bare + "s", bare + "es", bare[:-1] if bare.endswith("s") else bare}
+                    & lower)
+
+    return Counter(w for w in heading + body if not common(w))
+
+
+def _title_case(title: str) -> bool:
+    """Whether a headline capitalises every longer word ("Ferry Runs Aground Off Skarra")."""
+    words = [w for w in _WORD.findall(title) if len(w) > 3]
+    return bool(words) and all(w[0].isupper() or w in _TITLE_CASE_LOWER for w in words)
 
 
 def name_phrases(title: str, text: str, chars: int = OPENING) -> Counter[str]:
     """The multi-word names of the headline and the opening (runs of capitalised words,
-    without a leading "The", "After" … that only starts a sentence), with their counts."""
+    without a leading "The", "After" … that only starts a sentence), with their counts; of
+    a title-case headline over a body, the body's only."""
     found: Counter[str] = Counter()
-    for line in (title, text[:chars]):
+    opening = text[:chars]
+    # a title-case headline's run of capitals is its wording, not a name (see proper_names)
+    lines = (opening,) if opening.strip() and _title_case(title) else (title, opening)
+    for line in lines:
         for match in _PHRASE.finditer(line):
             words = match.group().split()
             while words and words[0] in COMMON_CAPITALS:

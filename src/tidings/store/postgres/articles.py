@@ -33,9 +33,9 @@ KEYWORD_TEXT_CHARS = 200_000  # a tsvector holds at most 1 MB; the opening is wh
 # ranks, and the whole text's is stored out of line (TOAST; it does not compress): at 100k
 # articles reading it was three quarters of a keyword search, 5-6 µs per ranked document
 # warm. So every match is ranked first on a small tsvector of the headline and the lede
-# (`lede_tsv`, about a hundred words, ~1 KB: it stays in the row), and only the best
-# SHORTLIST again on the whole text. Whenever at most SHORTLIST documents match, the ranking
-# is the whole text's.
+# (`lede_tsv`, about a hundred words, ~1 KB: small enough to stay in the row), and only the
+# best SHORTLIST again on the whole text. Whenever at most SHORTLIST documents match, the
+# ranking is the whole text's.
 LEDE_CHARS = 600
 SHORTLIST = 200
 RRF_K = 60  # reciprocal-rank fusion constant (index.hybrid uses the same)
@@ -97,11 +97,13 @@ def _ranked(query: str, limit: str, joined: str = "") -> str:
     the terms of `q` (`joined`: more FROM items, such as `query`'s own), ranked for the
     tsquery `query` (the headline, A, weighs more than the text, B; longer texts a little
     less), the shortlist chosen on the lede (see LEDE_CHARS; the whole text's tsvector stands
-    in for a row that a process of an older version wrote)."""
+    in for a row that a process of an older version wrote, or one the migration has not
+    filled yet). Among matches whose ledes rank alike (none holding the words: 0), the
+    newest articles are shortlisted."""
     return (
         f"SELECT id, ts_rank(tsv, ranked_for, 1) AS rank FROM ("
         f"SELECT id, tsv, {query} AS ranked_for FROM articles, {_QUERY} AS k(q){joined} "
-        f"WHERE tsv @@ q ORDER BY ts_rank(coalesce(lede_tsv, tsv), {query}, 1) DESC, id "
+        f"WHERE tsv @@ q ORDER BY ts_rank(coalesce(lede_tsv, tsv), {query}, 1) DESC, id DESC "
         f"LIMIT greatest({limit}, {SHORTLIST})) AS shortlist "
         f"ORDER BY rank DESC, id LIMIT {limit}"
     )

@@ -297,19 +297,42 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
-        # keyword search ranks on the headline and the lede (store.postgres.articles,
+        # keyword search shortlists on the headline and the lede (store.postgres.articles,
         # LEDE_CHARS): the whole text's tsvector is TOASTed, and reading it was most of the
-        # cost of ranking. The originals already stored get theirs here.
+        # cost of ranking. The originals already stored get theirs after the schema
+        # transaction, in batches (FILLS): ADD COLUMN holds an exclusive lock on articles
+        # until its transaction ends, and filling 100k rows took 75 s.
         "p007_articles_lede_tsv",
-        [
-            "ALTER TABLE articles ADD COLUMN lede_tsv TSVECTOR",
+        ["ALTER TABLE articles ADD COLUMN lede_tsv TSVECTOR"],
+    ),
+]
+FILL_BATCH = 10_000  # rows per transaction of a fill
+
+
+def _fill_ledes(conn, batch: int) -> int:
+    """p007's fill: every stored original's lede_tsv, a batch of ids per transaction (rows
+    left unfilled by a crash are ranked on the whole text; `tidings reindex` fills them)."""
+    done, last = 0, 0
+    while True:
+        (high,) = conn.execute(
+            "SELECT max(id) FROM (SELECT id FROM articles WHERE id > %s ORDER BY id LIMIT %s) "
+            "AS b", (last, batch),
+        ).fetchone()
+        if high is None:
+            return done
+        done += conn.execute(
             "UPDATE articles SET lede_tsv = "
             "setweight(to_tsvector(tidings_ts_config(language), title), 'A') || "
             "setweight(to_tsvector(tidings_ts_config(language), left(text, 600)), 'B') "
-            "WHERE duplicate_of IS NULL",
-        ],
-    ),
-]
+            "WHERE id > %s AND id <= %s AND duplicate_of IS NULL AND lede_tsv IS NULL",
+            (last, high),
+        ).rowcount
+        last = high
+
+
+# data a migration's new columns need, filled after its schema transaction committed, by the
+# process that applied it (others opening meanwhile find the schema ready and the rows filling)
+FILLS = {"p007_articles_lede_tsv": _fill_ledes}
 
 
 def apply(conn) -> list[str]:
@@ -340,4 +363,8 @@ def apply(conn) -> list[str]:
             applied.append(name)
     if applied:
         log.info("database migrated: %s", ", ".join(applied))
+    for name in applied:
+        if name in FILLS:
+            filled = FILLS[name](conn, FILL_BATCH)
+            log.info("%s: %d rows filled", name, filled)
     return applied
