@@ -275,6 +275,18 @@ def test_titles_weigh_more_than_text(store):
     assert [i for i, _ in store.keyword_search("quillon", 5)] == [in_title, in_text]
 
 
+def test_a_rare_term_weighs_more_than_a_common_one(store):
+    with store.transaction() as tx:
+        for n in range(1, 9):
+            store.insert_article(tx, article(n, title=f"Minister says {n}", text="Nothing."),
+                                 f"k{n}", [], unit(n))
+        rare = store.insert_article(tx, article(9, title="Plosser reports 9", text="Nothing."),
+                                    "k9", [], unit(9))
+    # one term each, headlines alike: ts_rank alone ties them (and the lowest id would lead)
+    found = store.keyword_search("plosser says", 3)
+    assert found[0][0] == rare and found[0][1] > found[1][1]
+
+
 def test_past_the_shortlist_matches_are_chosen_on_their_headline_and_lede(store, monkeypatch):
     from tidings.store.postgres import articles
 

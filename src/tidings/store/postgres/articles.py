@@ -3,6 +3,7 @@ index; the vector, keyword and hybrid searches the database answers itself."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import unicodedata
@@ -92,19 +93,20 @@ _QUERY = (
 )
 
 
-def _ranked(query: str, limit: str, joined: str = "") -> str:
+def _ranked(query: str, limit: str, rank: str, joined: str = "") -> str:
     """SQL of the matching originals' (id, rank), best first, at most `limit`: matched on
-    the terms of `q` (`joined`: more FROM items, such as `query`'s own), ranked for the
-    tsquery `query` (the headline, A, weighs more than the text, B; longer texts a little
-    less), the shortlist chosen on the lede (see LEDE_CHARS; the whole text's tsvector stands
-    in for a row that a process of an older version wrote, or one the migration has not
-    filled yet). Among matches whose ledes rank alike (none holding the words: 0), the
-    newest articles are shortlisted."""
+    the terms of `q` (`joined`: more FROM items, such as `query`'s own), shortlisted on the
+    lede for the tsquery `query` (see LEDE_CHARS; the whole text's tsvector stands in for a
+    row that a process of an older version wrote, or one the migration has not filled yet;
+    among matches whose ledes rank alike, none holding the words: 0, the newest), and the
+    shortlist ranked by `rank`, an expression of `doc`: the whole text's tsvector, read
+    once per row however many times `rank` uses it."""
     return (
-        f"SELECT id, ts_rank(tsv, ranked_for, 1) AS rank FROM ("
-        f"SELECT id, tsv, {query} AS ranked_for FROM articles, {_QUERY} AS k(q){joined} "
+        f"SELECT id, {rank} AS rank FROM ("
+        f"SELECT id, tsv FROM articles, {_QUERY} AS k(q){joined} "
         f"WHERE tsv @@ q ORDER BY ts_rank(coalesce(lede_tsv, tsv), {query}, 1) DESC, id DESC "
-        f"LIMIT greatest({limit}, {SHORTLIST})) AS shortlist "
+        f"LIMIT greatest({limit}, {SHORTLIST})) AS shortlist, "
+        "LATERAL (SELECT shortlist.tsv || ''::tsvector AS doc OFFSET 0) AS whole "
         f"ORDER BY rank DESC, id LIMIT {limit}"
     )
 
@@ -565,16 +567,47 @@ class ArticleQueries:
         if not terms or limit <= 0:
             return []
         everything = _QUERY.replace("%(terms)s", "%(all)s")
+        rank, args = self._weighted_rank(terms + others)
         with self._conn() as conn:
             rows = conn.execute(
-                _ranked("a", "%(limit)s", f", {everything} AS e(a)"),
+                _ranked("a", "%(limit)s", rank, f", {everything} AS e(a)"),
                 {
+                    **args,
                     "terms": _tsquery_terms(terms),
                     "all": _tsquery_terms(terms + others),
                     "limit": limit,
                 },
             ).fetchall()
         return [(row[0], float(row[1])) for row in rows]
+
+    def _weighted_rank(self, terms: list[str]) -> tuple[str, dict[str, str]]:
+        """The rank of a shortlisted document (`doc`): each term's ts_rank weighted by its
+        inverse document frequency, as BM25 weighs it (ln(1 + (N − df + 0.5) / (df + 0.5)));
+        ts_rank alone counts "says" as much as "Plosser". With its query parameters."""
+        documents = self._term_documents(terms)
+        total = max(self._originals_estimate(), *documents.values(), 1)
+        parts, args = [], {}
+        for i, term in enumerate(terms):
+            df = documents[term]
+            weight = math.log(1 + (total - df + 0.5) / (df + 0.5))
+            args[f"term{i}"] = _tsquery_terms([term])
+            query = _QUERY.replace("%(terms)s", f"%(term{i})s")
+            parts.append(f"{weight:.6f} * ts_rank(doc, {query}, 1)")
+        return " + ".join(parts), args
+
+    def _originals_estimate(self) -> int:
+        """About how many articles there are (the planner's estimate once ANALYZE has run,
+        else counted: a new database is small), cached as the term counts are."""
+        moment = time.monotonic()
+        known = self._local.__dict__.get("originals")
+        if known is None or moment - known[1] > TERM_CACHE_SECONDS:
+            (estimate,) = self._one(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = 'articles'::regclass"
+            )
+            if estimate <= 0:
+                (estimate,) = self._one("SELECT count(*) FROM articles")
+            known = self._local.__dict__["originals"] = (int(estimate), moment)
+        return known[0]
 
     # -- vector and hybrid search --------------------------------------------------------
 
@@ -641,12 +674,13 @@ class ArticleQueries:
     ) -> list[tuple[int, float]]:
         """Reciprocal-rank fusion of the keyword and the vector ranking in one statement:
         score = Σ 1 / (60 + rank), ties by id (as index.hybrid fuses them)."""
-        terms, _ = self._keyword_terms(query)
+        terms, others = self._keyword_terms(query)
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         dim = len(vector)
+        rank, args = self._weighted_rank(terms + others) if terms else ("", {})
         keyword = (
             "SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r "
-            f"FROM ({_ranked('q', '%(depth)s')}) AS ranked"
+            f"FROM ({_ranked('q', '%(depth)s', rank)}) AS ranked"
             if terms
             else "SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false"
         )
@@ -662,7 +696,8 @@ class ArticleQueries:
                 f"SELECT id, sum(1.0 / ({RRF_K} + r)) AS score FROM "
                 f"(SELECT * FROM keyword UNION ALL SELECT * FROM semantic) AS both_lists "
                 f"GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s",
-                {"terms": _tsquery_terms(terms), "v": vector, "depth": depth, "limit": limit},
+                {**args, "terms": _tsquery_terms(terms), "v": vector, "depth": depth,
+                 "limit": limit},
             ).fetchall()
         return [(int(i), float(s)) for i, s in rows]
 
