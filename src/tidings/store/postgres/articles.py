@@ -73,7 +73,6 @@ def size_hnsw_build(conn, dim: int) -> None:
 _LATEST_KEY = "coalesce(published, fetched, created_at)"  # must match the articles_latest index
 
 
-
 def _tsvector(config: str, title: str, text: str, chars: int) -> str:
     """SQL of an article's tsvector: the headline weighted A, the first `chars` of the body B."""
     return (
@@ -585,7 +584,7 @@ class ArticleQueries:
         inverse document frequency, as BM25 weighs it (ln(1 + (N − df + 0.5) / (df + 0.5)));
         ts_rank alone counts "says" as much as "Plosser". With its query parameters."""
         documents = self._term_documents(terms)
-        total = max(self._originals_estimate(), *documents.values(), 1)
+        total = max(self._articles_estimate(), *documents.values(), 1)
         parts, args = [], {}
         for i, term in enumerate(terms):
             df = documents[term]
@@ -595,18 +594,19 @@ class ArticleQueries:
             parts.append(f"{weight:.6f} * ts_rank(doc, {query}, 1)")
         return " + ".join(parts), args
 
-    def _originals_estimate(self) -> int:
-        """About how many articles there are (the planner's estimate once ANALYZE has run,
-        else counted: a new database is small), cached as the term counts are."""
+    def _articles_estimate(self) -> int:
+        """About how many articles there are, copies included (the planner's estimate once
+        ANALYZE has run, else counted: a new database is small), cached as the term counts
+        are. Close enough for an idf, which takes its logarithm."""
         moment = time.monotonic()
-        known = self._local.__dict__.get("originals")
+        known = self._local.__dict__.get("articles_estimate")
         if known is None or moment - known[1] > TERM_CACHE_SECONDS:
             (estimate,) = self._one(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = 'articles'::regclass"
             )
             if estimate <= 0:
                 (estimate,) = self._one("SELECT count(*) FROM articles")
-            known = self._local.__dict__["originals"] = (int(estimate), moment)
+            known = self._local.__dict__["articles_estimate"] = (int(estimate), moment)
         return known[0]
 
     # -- vector and hybrid search --------------------------------------------------------

@@ -306,12 +306,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         ["ALTER TABLE articles ADD COLUMN lede_tsv TSVECTOR"],
     ),
 ]
+
 FILL_BATCH = 10_000  # rows per transaction of a fill
 
 
 def _fill_ledes(conn, batch: int) -> int:
     """p007's fill: every stored original's lede_tsv, a batch of ids per transaction (rows
-    left unfilled by a crash are ranked on the whole text; `tidings reindex` fills them)."""
+    left unfilled by a crash are ranked on the whole text; `tidings reindex` fills them).
+    Its SQL is frozen here, as every migration's is: not articles.LEDE_OF_ROW, which a
+    later version may change along with a migration of its own."""
     done, last = 0, 0
     while True:
         (high,) = conn.execute(
@@ -336,8 +339,9 @@ FILLS = {"p007_articles_lede_tsv": _fill_ledes}
 
 
 def apply(conn) -> list[str]:
-    """Apply pending migrations in order, in one transaction under the advisory lock;
-    return the names applied now. `conn` is an autocommit connection."""
+    """Apply pending migrations in order, in one transaction under the advisory lock, then
+    the fills (FILLS) of those applied now, batch by batch; return the names applied now.
+    `conn` is an autocommit connection."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         conn.execute(
