@@ -599,3 +599,21 @@ def test_reindexing_vectors_rebuilds_the_hnsw_index_in_its_own_transaction(store
             store.insert_article(tx, article(n), f"key-{n}", [], unit(n))
     assert store.rebuild_vector_index() == 3
     assert store.vector_search(unit(2), 1, 40)[0][0] == 2
+
+
+def test_term_counts_are_shared_by_the_store_threads(store, monkeypatch):
+    with store.transaction() as tx:
+        for n in (1, 2, 3):
+            store.insert_article(tx, article(n, title=f"Ferry storm {n}"), f"k{n}", [], unit(n))
+    counted = []
+    real = store._counted_documents
+    monkeypatch.setattr(store, "_counted_documents",
+                        lambda term, cap: counted.append(term) or real(term, cap))
+    worker = threading.Thread(target=store.keyword_search, args=("ferry storm", 5))
+    worker.start()
+    worker.join()
+    assert sorted(counted) == ["ferry", "storm"]  # counted on the other thread
+    counted.clear()
+    # a hybrid search's keyword half runs on a helper thread: this one reuses its counts
+    assert [i for i, _ in store.keyword_search("ferry storm", 5)] == [1, 2, 3]
+    assert counted == []

@@ -21,3 +21,35 @@ def test_a_keyword_match_lifts_a_close_candidate_but_not_a_far_one():
 def test_keyword_only_candidates_are_scored_by_their_cosine():
     ranked = fuse([(9, 5.0)], [(1, 0.5)], {1: 0.5, 9: 0.1})
     assert ranked == [(1, 0.5), (9, 0.1 + KEYWORD_WEIGHT)]
+
+
+# -- the two halves of a hybrid search at once ---------------------------------------------
+
+
+def test_a_hybrid_search_runs_its_keyword_half_while_the_vector_index_is_searched(make_engine):
+    import threading
+
+    from .site_corpus import demo_articles
+
+    engine = make_engine()
+    assert not engine.ingest_items(demo_articles(("northsea-ferry-grounding",))).failed
+    both = threading.Barrier(2, timeout=10)  # broken, and the search fails, if run in turn
+    seen = {}
+
+    def meeting(name, call):
+        def wrapped(*args, **kwargs):
+            seen[name] = threading.current_thread().name
+            both.wait()
+            return call(*args, **kwargs)
+        return wrapped
+
+    engine.store.keyword_search = meeting("keyword", engine.store.keyword_search)
+    engine.vectors.search = meeting("vectors", engine.vectors.search)
+    hits = engine.search("ferry aground", mode="hybrid", limit=5)
+    assert hits and "ferry" in hits[0].article.title.lower()
+    assert seen["vectors"] == threading.current_thread().name
+    assert seen["keyword"].startswith("tidings-search")
+    del engine.store.keyword_search, engine.vectors.search  # the methods themselves again
+    assert engine.search("ferry aground", mode="keyword", limit=5)
+    engine.close()  # and the helper threads end with the engine
+    assert not [t for t in threading.enumerate() if t.name.startswith("tidings-search")]

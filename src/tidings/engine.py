@@ -330,6 +330,7 @@ class Engine:
         if self._poller is not None:
             self._poller.close()
         self.readers.close()  # buffered visits are written first
+        self.searcher.close()  # its helper threads' database readers go with them
         with self._lock:
             self.vectors.save()
             self.store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -15,6 +16,7 @@ MAX_LIMIT = 1000
 # query vectors kept (a search page's next page, a popular query, a saved search asks the
 # model again only when the text is new: the model is most of a semantic query's time)
 QUERY_VECTORS_KEPT = 512
+HELPERS = 4  # threads for the keyword half of hybrid searches (one per search in flight)
 
 
 def check_limit(limit: int | None, default: int) -> int:
@@ -32,6 +34,20 @@ class Searcher:
         self.default_limit = default_limit
         self._query_vectors: OrderedDict[str, tuple[object, np.ndarray]] = OrderedDict()
         self._query_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _helpers(self) -> ThreadPoolExecutor:
+        """Threads a hybrid search runs its keyword half on (made on first use)."""
+        with self._query_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(HELPERS, thread_name_prefix="tidings-search")
+            return self._pool
+
+    def close(self) -> None:
+        with self._query_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding by the current model, reused while that model is the
@@ -61,11 +77,20 @@ class Searcher:
         depth = max(limit * 3, 50)
         keyword = semantic = []
         query_vector = None
-        if mode in ("keyword", "hybrid"):
-            keyword = self.store.keyword_search(query, depth)
-        if mode in ("semantic", "hybrid") and self.vectors.index is not None:
+        semantic_wanted = mode in ("semantic", "hybrid") and self.vectors.index is not None
+        if semantic_wanted:
             self.model.check()  # another process may have re-embedded with another model
             query_vector = self.query_vector(query)
+        if mode == "hybrid" and semantic_wanted:
+            # the keyword statement on another thread while this one walks the vector index:
+            # both wait on the database (or on C code that lets go of the GIL) most of the
+            # time. Not while the model embeds the query: it keeps both cores busy.
+            pending = self._helpers().submit(self.store.keyword_search, query, depth)
+            semantic = self.vectors.search(query_vector, depth)
+            keyword = pending.result()
+        elif mode in ("keyword", "hybrid"):
+            keyword = self.store.keyword_search(query, depth)
+        elif semantic_wanted:
             semantic = self.vectors.search(query_vector, depth)
         if mode == "keyword":
             ranked = keyword

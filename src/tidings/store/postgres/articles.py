@@ -128,6 +128,7 @@ class ArticleQueries:
     _conn: Any
     _one: Any
     _local: Any
+    _shared: dict[str, Any]
 
     # -- dedupe lookups ----------------------------------------------------------------
 
@@ -479,13 +480,14 @@ class ArticleQueries:
         return chosen, ranked[len(chosen) :]
 
     def _term_documents(self, terms: list[str]) -> dict[str, int]:
-        """Documents holding each term, as far as choosing terms needs (cached: a little
-        stale is fine for choosing). Once ANALYZE has gathered the keyword column's
-        statistics this is the planner's estimate, which reads no article: an exact count
-        visits every matching row's heap page, and at a million articles counting the
-        terms of one query took twice as long as ranking their documents. Before that
-        (a new or small database) the documents are counted, up to the budget."""
-        cache = self._local.__dict__.setdefault("term_documents", {})
+        """Documents holding each term, as far as choosing terms needs (cached for all the
+        store's threads: a little stale is fine for choosing). Once ANALYZE has gathered
+        the keyword column's statistics this is the planner's estimate, which reads no
+        article: an exact count visits every matching row's heap page, and at a million
+        articles counting the terms of one query took twice as long as ranking their
+        documents. Before that (a new or small database) the documents are counted, up to
+        the budget."""
+        cache = self._shared.setdefault("term_documents", {})
         moment = time.monotonic()
         if len(cache) > 50_000:
             cache.clear()
@@ -516,14 +518,14 @@ class ArticleQueries:
 
     def _keyword_statistics(self, moment: float) -> bool:
         """Whether ANALYZE has sampled the keyword column (checked now and then)."""
-        known = self._local.__dict__.get("keyword_statistics")
+        known = self._shared.get("keyword_statistics")
         if known is None or moment - known[1] > TERM_CACHE_SECONDS:
             row = self._one(
                 "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() "
                 "AND tablename = 'articles' AND attname = 'tsv' "
                 "AND most_common_elems IS NOT NULL)"
             )
-            known = self._local.__dict__["keyword_statistics"] = (bool(row[0]), moment)
+            known = self._shared["keyword_statistics"] = (bool(row[0]), moment)
         return known[0]
 
     def _counted_documents(self, term: str, cap: int | None) -> int:
@@ -599,14 +601,14 @@ class ArticleQueries:
         ANALYZE has run, else counted: a new database is small), cached as the term counts
         are. Close enough for an idf, which takes its logarithm."""
         moment = time.monotonic()
-        known = self._local.__dict__.get("articles_estimate")
+        known = self._shared.get("articles_estimate")
         if known is None or moment - known[1] > TERM_CACHE_SECONDS:
             (estimate,) = self._one(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = 'articles'::regclass"
             )
             if estimate <= 0:
                 (estimate,) = self._one("SELECT count(*) FROM articles")
-            known = self._local.__dict__["articles_estimate"] = (int(estimate), moment)
+            known = self._shared["articles_estimate"] = (int(estimate), moment)
         return known[0]
 
     # -- vector and hybrid search --------------------------------------------------------

@@ -140,6 +140,9 @@ class Connections:
         psycopg, psycopg_pool = _psycopg()
         self.url = url
         self._local = threading.local()
+        # what every thread may reuse: statistics the keyword search consults (term document
+        # counts, the article estimate), each entry replaced whole, never updated in place
+        self._shared: dict[str, Any] = {}
         try:
             with psycopg.connect(url, autocommit=True) as conn:
                 migrations.apply(conn)
