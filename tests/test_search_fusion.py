@@ -49,6 +49,19 @@ def test_a_hybrid_search_runs_its_keyword_half_while_the_vector_index_is_searche
     assert hits and "ferry" in hits[0].article.title.lower()
     assert seen["vectors"] == threading.current_thread().name
     assert seen["keyword"].startswith("tidings-search")
+    # every helper busy (other searches' halves): the caller runs the keyword half itself,
+    # rather than wait in a queue
+    from tidings.search import HELPERS
+
+    for _ in range(HELPERS):
+        assert engine.searcher._free.acquire(blocking=False)
+    engine.store.keyword_search = meeting("keyword", type(engine.store).keyword_search.__get__(
+        engine.store))
+    both = threading.Barrier(1)
+    assert engine.search("ferry aground", mode="hybrid", limit=5) == hits
+    assert seen["keyword"] == threading.current_thread().name
+    for _ in range(HELPERS):
+        engine.searcher._free.release()
     del engine.store.keyword_search, engine.vectors.search  # the methods themselves again
     assert engine.search("ferry aground", mode="keyword", limit=5)
     engine.close()  # and the helper threads end with the engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -35,13 +35,24 @@ class Searcher:
         self._query_vectors: OrderedDict[str, tuple[object, np.ndarray]] = OrderedDict()
         self._query_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._free = threading.BoundedSemaphore(HELPERS)  # helpers not running a half now
 
-    def _helpers(self) -> ThreadPoolExecutor:
-        """Threads a hybrid search runs its keyword half on (made on first use)."""
+    def _helper(self, call, *args) -> Future | None:
+        """`call(*args)` on a helper thread (the threads made on first use), or None when
+        every helper is busy: under load the caller runs it itself rather than queue
+        behind other searches' halves."""
+        if not self._free.acquire(blocking=False):
+            return None
         with self._query_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(HELPERS, thread_name_prefix="tidings-search")
-            return self._pool
+            try:
+                pending = self._pool.submit(call, *args)
+            except RuntimeError:  # closed meanwhile
+                self._free.release()
+                return None
+        pending.add_done_callback(lambda _: self._free.release())
+        return pending
 
     def close(self) -> None:
         with self._query_lock:
@@ -85,9 +96,9 @@ class Searcher:
             # the keyword statement on another thread while this one walks the vector index:
             # both wait on the database (or on C code that lets go of the GIL) most of the
             # time. Not while the model embeds the query: it keeps both cores busy.
-            pending = self._helpers().submit(self.store.keyword_search, query, depth)
+            pending = self._helper(self.store.keyword_search, query, depth)
             semantic = self.vectors.search(query_vector, depth)
-            keyword = pending.result()
+            keyword = pending.result() if pending else self.store.keyword_search(query, depth)
         elif mode in ("keyword", "hybrid"):
             keyword = self.store.keyword_search(query, depth)
         elif semantic_wanted:
