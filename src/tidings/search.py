@@ -36,6 +36,7 @@ class Searcher:
         self._query_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._free = threading.BoundedSemaphore(HELPERS)  # helpers not running a half now
+        self._closed = False
 
     def _helper(self, call, *args) -> Future | None:
         """`call(*args)` on a helper thread (the threads made on first use), or None when
@@ -44,11 +45,14 @@ class Searcher:
         if not self._free.acquire(blocking=False):
             return None
         with self._query_lock:
+            if self._closed:  # a search still running as the engine closes: no new threads
+                self._free.release()
+                return None
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(HELPERS, thread_name_prefix="tidings-search")
             try:
                 pending = self._pool.submit(call, *args)
-            except RuntimeError:  # closed meanwhile
+            except RuntimeError:  # the interpreter is shutting down
                 self._free.release()
                 return None
         pending.add_done_callback(lambda _: self._free.release())
@@ -56,6 +60,7 @@ class Searcher:
 
     def close(self) -> None:
         with self._query_lock:
+            self._closed = True
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)

@@ -141,7 +141,7 @@ class Connections:
         self.url = url
         self._local = threading.local()
         # what every thread may reuse: statistics the keyword search consults (term document
-        # counts, the article estimate), each entry replaced whole, never updated in place
+        # counts, the article estimate; single dict operations only: a race repeats a count)
         self._shared: dict[str, Any] = {}
         try:
             with psycopg.connect(url, autocommit=True) as conn:
