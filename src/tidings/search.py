@@ -97,17 +97,16 @@ class Searcher:
         if semantic_wanted:
             self.model.check()  # another process may have re-embedded with another model
             query_vector = self.query_vector(query)
+        # hybrid: the keyword statement on another thread while this one walks the vector
+        # index: both wait on the database (or on C code that lets go of the GIL) most of
+        # the time. Not while the model embeds the query: it keeps both cores busy.
+        pending = None
         if mode == "hybrid" and semantic_wanted:
-            # the keyword statement on another thread while this one walks the vector index:
-            # both wait on the database (or on C code that lets go of the GIL) most of the
-            # time. Not while the model embeds the query: it keeps both cores busy.
             pending = self._helper(self.store.keyword_search, query, depth)
+        if semantic_wanted:
             semantic = self.vectors.search(query_vector, depth)
+        if mode in ("keyword", "hybrid"):
             keyword = pending.result() if pending else self.store.keyword_search(query, depth)
-        elif mode in ("keyword", "hybrid"):
-            keyword = self.store.keyword_search(query, depth)
-        elif semantic_wanted:
-            semantic = self.vectors.search(query_vector, depth)
         if mode == "keyword":
             ranked = keyword
         elif mode == "semantic":
