@@ -196,6 +196,21 @@ def test_vector_search_goes_through_the_hnsw_index(store, postgres_url):
     assert "embeddings_hnsw_8" in plan
 
 
+def test_the_hnsw_graph_is_built_as_the_embedded_index_builds_its_own(store, postgres_url,
+                                                                      tmp_path):
+    from tidings.index.vectors import UsearchIndex
+
+    with store.transaction() as tx:
+        store.insert_article(tx, article(1), "k1", [], unit(1))
+    (options,) = sql(postgres_url, "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n "
+                     "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                     "AND c.relname = 'embeddings_hnsw_8'")[0]
+    built = dict(option.split("=") for option in options)
+    embedded = UsearchIndex(tmp_path / "v.usearch", 8, "f16")._new()
+    assert int(built["m"]) == embedded.connectivity
+    assert int(built["ef_construction"]) == embedded.expansion_add
+
+
 def test_another_dimension_replaces_the_vector_index(store, postgres_url):
     with store.transaction() as tx:
         for n in (1, 2, 3):

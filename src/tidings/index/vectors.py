@@ -28,6 +28,10 @@ from .._failpoints import failpoint
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "vectors_epoch"
+# the graph's shape: links per node, and candidates kept while inserting one (the PostgreSQL
+# store builds its pgvector graph with the same two, store.postgres.articles HNSW_*)
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
 
 
 def _umask() -> int:
@@ -142,8 +146,8 @@ class UsearchIndex:
             ndim=self.dim,
             metric="cos",
             dtype=self.dtype,
-            connectivity=16,
-            expansion_add=128,
+            connectivity=CONNECTIVITY,
+            expansion_add=EXPANSION_ADD,
             expansion_search=self.expansion,
         )
 
