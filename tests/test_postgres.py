@@ -616,6 +616,26 @@ def test_reindexing_vectors_rebuilds_the_hnsw_index_in_its_own_transaction(store
     assert store.vector_search(unit(2), 1, 40)[0][0] == 2
 
 
+def test_reindexing_gives_an_older_hnsw_graph_todays_build_settings(store, postgres_url):
+    from tidings.store.postgres.articles import HNSW_EF_CONSTRUCTION, HNSW_M
+
+    with store.transaction() as tx:
+        for n in range(1, 4):
+            store.insert_article(tx, article(n), f"key-{n}", [], unit(n))
+    sql(postgres_url, "ALTER INDEX embeddings_hnsw_8 SET (ef_construction = 32)")  # an old one
+
+    def options():
+        (found,) = sql(postgres_url, "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n "
+                       "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                       "AND c.relname = 'embeddings_hnsw_8'")[0]
+        return dict(option.split("=") for option in found)
+
+    assert options()["ef_construction"] == "32"
+    assert store.rebuild_vector_index() == 3
+    assert options() == {"m": str(HNSW_M), "ef_construction": str(HNSW_EF_CONSTRUCTION)}
+    assert store.vector_search(unit(2), 1, 40)[0][0] == 2
+
+
 def test_term_counts_are_shared_by_the_store_threads(store, monkeypatch):
     with store.transaction() as tx:
         for n in (1, 2, 3):

@@ -362,7 +362,9 @@ class ArticleQueries:
             return cursor.rowcount
 
     def rebuild_vector_index(self) -> int:
-        """REINDEX the HNSW index (the vectors themselves are the table's)."""
+        """REINDEX the HNSW index (the vectors themselves are the table's), with today's
+        graph settings: an index built with older ones is rebuilt with HNSW_M and
+        HNSW_EF_CONSTRUCTION."""
         with self._conn() as conn:
             for (name,) in conn.execute(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
@@ -371,6 +373,8 @@ class ArticleQueries:
             ).fetchall():
                 with conn.transaction():
                     size_hnsw_build(conn, int(name.rsplit("_", 1)[1]))
+                    conn.execute(f'ALTER INDEX "{name}" SET '
+                                 f"(m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
                     conn.execute(f'REINDEX INDEX "{name}"')
         return self.vector_count()
 
