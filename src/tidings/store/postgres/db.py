@@ -161,6 +161,9 @@ class Connections:
         def configure(conn) -> None:
             conn.execute("SET TIME ZONE 'UTC'")
             conn.execute("SET client_min_messages TO warning")
+            # every statement here is a short lookup; JIT compiling one costs more than it
+            # runs (the planner asks for it past jit_above_cost, as common words do at 1M)
+            conn.execute("SET jit TO off")
             _register_vector_codecs(conn, oids)
 
         self._pool = psycopg_pool.ConnectionPool(
