@@ -636,6 +636,29 @@ def test_reindexing_gives_an_older_hnsw_graph_todays_build_settings(store, postg
     assert store.vector_search(unit(2), 1, 40)[0][0] == 2
 
 
+def test_warm_says_when_the_vector_graph_outgrows_shared_buffers(store, postgres_url,
+                                                                  caplog, monkeypatch):
+    from tidings.index.database import DatabaseVectors
+
+    with store.transaction() as tx:
+        for n in range(1, 41):
+            store.insert_article(tx, article(n), f"k{n}", [], unit(n))
+    graph, buffers = store.vector_index_cache()
+    [(hnsw,)] = sql(postgres_url, "SELECT pg_relation_size('embeddings_hnsw_8')")
+    [(shared,)] = sql(postgres_url, "SELECT pg_size_bytes(current_setting('shared_buffers'))")
+    assert (graph, buffers) == (hnsw, shared) and 0 < graph < buffers
+    vectors = DatabaseVectors(store)
+    with caplog.at_level("WARNING", logger="tidings.index.database"):
+        vectors.warm()  # this graph fits: nothing to say
+    assert caplog.records == []
+    # a server whose graph has outgrown its cache (930 MiB at 1M against the default 128)
+    monkeypatch.setattr(store, "vector_index_cache", lambda: (930 << 20, 128 << 20))
+    with caplog.at_level("WARNING", logger="tidings.index.database"):
+        vectors.warm()
+    [record] = caplog.records
+    assert "930 MiB" in record.getMessage() and "shared_buffers (128 MiB)" in record.getMessage()
+
+
 def test_the_stores_statements_are_never_jit_compiled(postgres_url):
     """JIT compiling costs more than these statements take (a keyword search at 100k: about
     20 ms without, 43 ms compiled, 285 ms with inlining and optimisation), and the planner

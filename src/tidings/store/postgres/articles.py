@@ -378,6 +378,19 @@ class ArticleQueries:
                     conn.execute(f'REINDEX INDEX "{name}"')
         return self.vector_count()
 
+    def vector_index_cache(self) -> tuple[int, int]:
+        """(bytes of the HNSW graphs over the embeddings, bytes of shared_buffers): a walk
+        reads a few thousand of the graph's pages, and each one not in shared_buffers is
+        copied in from the OS on every search."""
+        with self._conn() as conn:
+            graph, buffers = conn.execute(
+                "SELECT (SELECT coalesce(sum(pg_relation_size(format('%I.%I', schemaname, "
+                "indexname))), 0) FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = 'embeddings' AND indexname LIKE 'embeddings_hnsw_%'), "
+                "pg_size_bytes(current_setting('shared_buffers'))"
+            ).fetchone()
+        return int(graph), int(buffers)
+
     # -- reads -------------------------------------------------------------------------
 
     def articles(
