@@ -16,6 +16,9 @@
 #   PGVECTOR_FORCE=0                  1 = rebuild/reinstall even if already installed
 #   PG_DURABLE=0                      1 = keep fsync/synchronous_commit/full_page_writes on
 #                                     (benchmarks against SQLite's synchronous=FULL)
+#   PG_SHARED_BUFFERS=                e.g. 2GB (default: PostgreSQL's, 128MB); a benchmark of a
+#                                     large archive wants its HNSW graph to fit (applies when
+#                                     this starts the server: stop it with pg_ctl to change it)
 #   DEBIAN_MIRROR=                    default: the first Debian mirror in this machine's apt sources
 set -euo pipefail
 exec 3>&1 1>&2          # all chatter to stderr; only the URL goes to stdout (URL=$(./install_pg.sh))
@@ -29,6 +32,7 @@ PGVECTOR_SUITE=${PGVECTOR_SUITE:-trixie}
 PGVECTOR_VERSION=${PGVECTOR_VERSION:-}
 PGVECTOR_FORCE=${PGVECTOR_FORCE:-0}
 PG_DURABLE=${PG_DURABLE:-0}
+PG_SHARED_BUFFERS=${PG_SHARED_BUFFERS:-}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-$( { cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs: *\([^ ]*\).*/\1/p'; \
   cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\(http[^ ]*\).*/\2/p'; } \
   | grep -v security | head -1 || true)}
@@ -144,6 +148,7 @@ else
   opts="-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK"
   opts="$opts -c wal_level=replica -c max_wal_senders=10"
   [ "$PG_DURABLE" = 1 ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ -z "$PG_SHARED_BUFFERS" ] || opts="$opts -c shared_buffers=$PG_SHARED_BUFFERS"
   as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start -o "$opts" </dev/null 3>&-
 fi
 export PGOPTIONS="-c client_min_messages=warning"

@@ -660,10 +660,10 @@ def test_warm_says_when_the_vector_graph_outgrows_shared_buffers(store, postgres
 
 
 def test_the_stores_statements_are_never_jit_compiled(postgres_url):
-    """JIT compiling costs more than these statements take (a keyword search at 100k: about
-    20 ms without, 43 ms compiled, 285 ms with inlining and optimisation), and the planner
-    asks for it once a statement's estimated cost passes jit_above_cost, as common terms'
-    do at 1M. A server that compiles everything is the worst case."""
+    """JIT compiling costs more than these statements take (bench/pg_jit.py times it), and
+    the planner asks for it once a statement's estimated cost passes jit_above_cost, as a
+    keyword statement's does at 1M articles. A server that compiles everything is the
+    worst case."""
     from tidings.store.postgres import PostgresStore
 
     forced = postgres_url + "%20-cjit%3Don%20-cjit_above_cost%3D0"
