@@ -188,6 +188,7 @@ def _searches(args, out, data, pg_data, db, bulk, sample, rng) -> None:
                            embedder=QueryModelEmbedder(documents, model)),
     }
     for engine in engines.values():
+        engine.warm()  # as `tidings serve` does before it answers
         engine.search("warm up the model", mode="semantic")
         engine.related(sample[0][0], limit=10)
     queries = [" ".join(t.split()[:3]) for _, t in sample]

@@ -651,6 +651,17 @@ def test_warm_says_when_the_vector_graph_outgrows_shared_buffers(store, postgres
     with caplog.at_level("WARNING", logger="tidings.index.database"):
         vectors.warm()  # this graph fits: nothing to say
     assert caplog.records == []
+    # with pg_prewarm installed (in this test's schema, dropped with it) the graph is read
+    # into shared_buffers, every block of it
+    assert store.prewarm_vector_index() is None
+    sql(postgres_url, "CREATE EXTENSION pg_prewarm")
+    assert store.prewarm_vector_index() == hnsw // 8192
+    with caplog.at_level("INFO", logger="tidings.index.database"):
+        vectors.warm()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"read the HNSW index into shared_buffers ({hnsw // 8192} blocks)"
+    ]
+    caplog.clear()
     # a server whose graph has outgrown its cache (930 MiB at 1M against the default 128)
     monkeypatch.setattr(store, "vector_index_cache", lambda: (930 << 20, 128 << 20))
     with caplog.at_level("WARNING", logger="tidings.index.database"):

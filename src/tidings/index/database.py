@@ -62,11 +62,16 @@ class DatabaseVectors:
         return self.store.hybrid_search(query, vector, depth, limit, self.expansion)
 
     def warm(self) -> None:
-        """Nothing to load: the database holds the index. Said once, at start: a graph
-        larger than PostgreSQL's shared_buffers makes every search copy most of the pages
-        it walks (about 5,000 at `ef_search` 256) in from the OS."""
+        """The database holds the index: read it into PostgreSQL's shared_buffers where
+        the pg_prewarm extension is installed and it fits. Said once, at start: a graph
+        larger than shared_buffers makes every search copy most of the pages it walks
+        (about 5,000 at `ef_search` 256) in from the OS."""
         graph, buffers = self.store.vector_index_cache()
-        if graph > buffers:
+        if 0 < graph <= buffers:
+            blocks = self.store.prewarm_vector_index()
+            if blocks is not None:
+                log.info("read the HNSW index into shared_buffers (%d blocks)", blocks)
+        elif graph > buffers:
             log.warning(
                 "the HNSW index (%d MiB) is larger than PostgreSQL's shared_buffers (%d MiB): "
                 "vector searches and related lists will read most of its pages from outside "

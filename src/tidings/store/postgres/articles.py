@@ -391,6 +391,23 @@ class ArticleQueries:
             ).fetchone()
         return int(graph), int(buffers)
 
+    def prewarm_vector_index(self) -> int | None:
+        """Read the HNSW graphs into shared_buffers (pg_prewarm), as the embedded index
+        loads its file at open: the first searches after a restart then walk a cached
+        graph. The number of blocks read; None when the pg_prewarm extension is not
+        installed in this database (creating it needs a superuser)."""
+        with self._conn() as conn:
+            if not conn.execute(
+                "SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'"
+            ).fetchone():
+                return None
+            (blocks,) = conn.execute(
+                "SELECT coalesce(sum(pg_prewarm(format('%I.%I', schemaname, indexname))), 0) "
+                "FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = 'embeddings' AND indexname LIKE 'embeddings_hnsw_%'"
+            ).fetchone()
+        return int(blocks)
+
     # -- reads -------------------------------------------------------------------------
 
     def articles(
