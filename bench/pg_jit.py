@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MODES = {
     "off (the store's setting)": ["SET jit = off"],
-    "server defaults": ["SET jit = on", "RESET jit_above_cost", "RESET jit_inline_above_cost",
+    "server defaults": ["RESET jit", "RESET jit_above_cost", "RESET jit_inline_above_cost",
                         "RESET jit_optimize_above_cost"],
     "every statement compiled": ["SET jit = on", "SET jit_above_cost = 0",
                                  "SET jit_inline_above_cost = 0",

@@ -129,6 +129,7 @@ fi
 if as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
   [ -f "$PG_BASE/port" ] && PG_PORT=$(cat "$PG_BASE/port")   # the port it was started on
   log "cluster already running on 127.0.0.1:$PG_PORT"
+  [ -z "$PG_SHARED_BUFFERS" ] || log "PG_SHARED_BUFFERS ignored: the server runs already (stop it with pg_ctl to change it)"
 else
   # another server (another checkout's cluster) may hold the port: take a free one then
   if (exec 4<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then

@@ -105,6 +105,40 @@ def test_reads_go_to_the_replica(postgres_url, postgres_replica):
         store.close()
 
 
+def test_each_server_warms_its_own_vector_graph(postgres_url, postgres_replica, caplog):
+    """The primary and every replica have buffers of their own: each is measured (and
+    prewarmed) itself, not whichever server the next read happens to go to."""
+    import socket
+
+    import numpy as np
+
+    from tidings.models import Article
+    from tidings.store.postgres import PostgresStore
+    from tidings.store.postgres.replicas import server_name
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"postgresql://127.0.0.1:{sock.getsockname()[1]}/x"
+    replica_url = postgres_replica.url_for(postgres_url)
+    store = PostgresStore(postgres_url, read_urls=[replica_url, nowhere])
+    try:
+        with store.transaction() as tx:
+            for n in range(1, 21):
+                v = np.random.default_rng(n).normal(size=8).astype(np.float32)
+                store.insert_article(tx, Article(url=f"https://news.example/{n}",
+                                                 title=f"Headline {n}", text="Body.",
+                                                 content_hash=f"h{n}"),
+                                     f"k{n}", [], v / np.linalg.norm(v))
+        postgres_replica.catch_up()
+        with caplog.at_level(logging.WARNING):
+            caches = store.warm_vector_index()
+        assert [c.server for c in caches] == [server_name(postgres_url), server_name(replica_url)]
+        assert caches[0].graph == caches[1].graph > 0 and all(c.error is None for c in caches)
+        assert any("cannot be reached" in r.getMessage() for r in caplog.records)
+    finally:
+        store.close()
+
+
 def test_own_writes_are_read_back_while_the_replica_lags(
     replica_engine, make_engine, tmp_path, postgres_url, postgres_replica
 ):

@@ -8,7 +8,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +26,22 @@ from .db import (
     valid_ids,
 )
 from .migrations import TS_CONFIGS
+
+
+class GraphCache(NamedTuple):
+    """What one server holds of the HNSW graphs: their bytes against its shared_buffers,
+    the blocks prewarmed (None: not prewarmed), or why it could not be asked."""
+
+    server: str
+    graph: int
+    buffers: int
+    prewarmed: int | None
+    error: str | None = None
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
 
 POSTINGS_BUDGET = 5_000  # documents one keyword query ranks (as in the SQLite store)
 TERM_CACHE_SECONDS = 600.0
@@ -378,35 +394,40 @@ class ArticleQueries:
                     conn.execute(f'REINDEX INDEX "{name}"')
         return self.vector_count()
 
-    def vector_index_cache(self) -> tuple[int, int]:
-        """(bytes of the HNSW graphs over the embeddings, bytes of shared_buffers): a walk
-        reads a few thousand of the graph's pages, and each one not in shared_buffers is
-        copied in from the OS on every search."""
-        with self._conn() as conn:
-            graph, buffers = conn.execute(
-                "SELECT (SELECT coalesce(sum(pg_relation_size(format('%I.%I', schemaname, "
-                "indexname))), 0) FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename = 'embeddings' AND indexname LIKE 'embeddings_hnsw_%'), "
-                "pg_size_bytes(current_setting('shared_buffers'))"
-            ).fetchone()
-        return int(graph), int(buffers)
+    def warm_vector_index(self) -> list[GraphCache]:
+        """On every server (the primary, each replica): the bytes of the HNSW graphs over
+        the embeddings against its shared_buffers, and the graphs read into them with
+        pg_prewarm where that extension is installed and they fill at most half of them
+        (the rest is for the tables). A walk reads a few thousand of the graph's pages, and
+        each one not in shared_buffers is copied in from the OS on every search. Warming is
+        optional: a server that fails it is reported, never raised."""
+        import psycopg
 
-    def prewarm_vector_index(self) -> int | None:
-        """Read the HNSW graphs into shared_buffers (pg_prewarm), as the embedded index
-        loads its file at open: the first searches after a restart then walk a cached
-        graph. The number of blocks read; None when the pg_prewarm extension is not
-        installed in this database (creating it needs a superuser)."""
-        with self._conn() as conn:
-            if not conn.execute(
-                "SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'"
-            ).fetchone():
-                return None
-            (blocks,) = conn.execute(
-                "SELECT coalesce(sum(pg_prewarm(format('%I.%I', schemaname, indexname))), 0) "
-                "FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename = 'embeddings' AND indexname LIKE 'embeddings_hnsw_%'"
-            ).fetchone()
-        return int(blocks)
+        out = []
+        for server, conn in self._each_server():
+            try:
+                graph, buffers, schema = conn.execute(
+                    "SELECT (SELECT coalesce(sum(pg_relation_size(format('%I.%I', "
+                    "schemaname, indexname))), 0) FROM pg_indexes "
+                    "WHERE schemaname = current_schema() AND tablename = 'embeddings' "
+                    "AND indexname LIKE 'embeddings_hnsw_%'), "
+                    "pg_size_bytes(current_setting('shared_buffers')), "
+                    "(SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                    "ON n.oid = e.extnamespace WHERE e.extname = 'pg_prewarm')"
+                ).fetchone()
+                blocks = None
+                if schema is not None and 0 < graph <= buffers // 2:
+                    (blocks,) = conn.execute(
+                        f"SELECT coalesce(sum({quote_ident(schema)}.pg_prewarm("
+                        "format('%I.%I', schemaname, indexname)::regclass)), 0) "
+                        "FROM pg_indexes WHERE schemaname = current_schema() "
+                        "AND tablename = 'embeddings' AND indexname LIKE 'embeddings_hnsw_%'"
+                    ).fetchone()
+                out.append(GraphCache(server, int(graph), int(buffers),
+                                      None if blocks is None else int(blocks)))
+            except psycopg.Error as exc:
+                out.append(GraphCache(server, 0, 0, None, str(exc).strip()))
+        return out
 
     # -- reads -------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ reads are routed by `replicas.Replicas` (read-your-writes by generation; see the
 
 from __future__ import annotations
 
+import logging
 import struct
 import threading
 import time
@@ -18,11 +19,12 @@ import numpy as np
 from ...models import Article
 from ..base import SUMMARY_FIELDS, StoreError, Transaction
 from . import migrations
-from .replicas import Replicas
+from .replicas import Replicas, server_name
 
 ARTICLE_COLUMNS = (*SUMMARY_FIELDS[:10], "text", *SUMMARY_FIELDS[10:])
 SUMMARY_COLUMNS = ", ".join(SUMMARY_FIELDS)
 MAX_ID = 2**63 - 1  # bigint
+log = logging.getLogger(__name__)
 CHANNEL = "tidings_changes"  # NOTIFY payload: the generation that just committed
 
 
@@ -162,7 +164,8 @@ class Connections:
             conn.execute("SET TIME ZONE 'UTC'")
             conn.execute("SET client_min_messages TO warning")
             # every statement here is a short lookup; JIT compiling one costs more than it
-            # runs (the planner asks for it past jit_above_cost, as common words do at 1M)
+            # runs (the planner asks for it past jit_above_cost, which a keyword statement's
+            # estimate, growing with the archive and its words' commonness, may pass)
             conn.execute("SET jit TO off")
             _register_vector_codecs(conn, oids)
 
@@ -202,6 +205,26 @@ class Connections:
             return
         with self._pool.connection() as conn:
             yield conn
+
+    def _each_server(self) -> Iterator[tuple[str, Any]]:
+        """(name, connection) for the primary, then for each replica that can be reached:
+        what every server must do for itself (warm its own buffers)."""
+        import psycopg
+
+        with self._pool.connection() as conn:
+            yield server_name(self.url), conn
+        for replica in self._replicas.replicas if self._replicas is not None else ():
+            try:
+                conn = replica.take()
+            except psycopg.Error as exc:
+                log.warning("replica %s cannot be reached: %s", replica.name, exc)
+                continue
+            if conn is None:
+                continue
+            try:
+                yield replica.name, conn
+            finally:
+                replica.give(conn)
 
     def _one(self, sql: str, args: Sequence[Any] = (), tx=None):
         with self._conn(tx) as conn:
