@@ -39,6 +39,15 @@ class GraphCache(NamedTuple):
     error: str | None = None
 
 
+# the HNSW indexes over the embeddings (one per model dimension), in statements without
+# parameters (so a single % is sent as written)
+HNSW_INDEXES = (
+    "FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'embeddings' "
+    "AND indexname LIKE 'embeddings_hnsw_%'"
+)
+QUALIFIED_INDEX = "format('%I.%I', schemaname, indexname)"
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -382,11 +391,7 @@ class ArticleQueries:
         graph settings: an index built with older ones is rebuilt with HNSW_M and
         HNSW_EF_CONSTRUCTION."""
         with self._conn() as conn:
-            for (name,) in conn.execute(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename = 'embeddings' "
-                "AND indexname LIKE 'embeddings_hnsw_%%'"
-            ).fetchall():
+            for (name,) in conn.execute(f"SELECT indexname {HNSW_INDEXES}").fetchall():
                 with conn.transaction():
                     size_hnsw_build(conn, int(name.rsplit("_", 1)[1]))
                     conn.execute(f'ALTER INDEX "{name}" SET '
@@ -407,10 +412,8 @@ class ArticleQueries:
         for server, conn in self._each_server():
             try:
                 graph, buffers, schema = conn.execute(
-                    "SELECT (SELECT coalesce(sum(pg_relation_size(format('%I.%I', "
-                    "schemaname, indexname))), 0) FROM pg_indexes "
-                    "WHERE schemaname = current_schema() AND tablename = 'embeddings' "
-                    "AND indexname LIKE 'embeddings_hnsw_%'), "
+                    f"SELECT (SELECT coalesce(sum(pg_relation_size({QUALIFIED_INDEX})), 0) "
+                    f"{HNSW_INDEXES}), "
                     "pg_size_bytes(current_setting('shared_buffers')), "
                     "(SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
                     "ON n.oid = e.extnamespace WHERE e.extname = 'pg_prewarm')"
@@ -419,9 +422,7 @@ class ArticleQueries:
                 if schema is not None and 0 < graph <= buffers // 2:
                     (blocks,) = conn.execute(
                         f"SELECT coalesce(sum({quote_ident(schema)}.pg_prewarm("
-                        "format('%I.%I', schemaname, indexname)::regclass)), 0) "
-                        "FROM pg_indexes WHERE schemaname = current_schema() "
-                        "AND tablename = 'embeddings' AND indexname LIKE 'embeddings_hnsw_%'"
+                        f"{QUALIFIED_INDEX}::regclass)), 0) {HNSW_INDEXES}"
                     ).fetchone()
                 out.append(GraphCache(server, int(graph), int(buffers),
                                       None if blocks is None else int(blocks)))
