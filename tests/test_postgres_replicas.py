@@ -139,6 +139,28 @@ def test_each_server_warms_its_own_vector_graph(postgres_url, postgres_replica, 
         store.close()
 
 
+def test_reindex_runs_on_the_primary_when_reads_go_to_a_replica(postgres_url, postgres_replica):
+    import numpy as np
+
+    from tidings.models import Article
+    from tidings.store.postgres import PostgresStore
+
+    store = PostgresStore(postgres_url, read_urls=[postgres_replica.url_for(postgres_url)])
+    try:
+        with store.transaction() as tx:
+            for n in range(1, 6):
+                v = np.random.default_rng(n).normal(size=8).astype(np.float32)
+                store.insert_article(tx, Article(url=f"https://news.example/{n}",
+                                                 title=f"Headline {n}", text="Body.",
+                                                 content_hash=f"h{n}"),
+                                     f"k{n}", [], v / np.linalg.norm(v))
+        postgres_replica.catch_up()
+        assert _on_replica(store)  # reads would go to the standby, which cannot REINDEX
+        assert store.rebuild_vector_index() == 5
+    finally:
+        store.close()
+
+
 def test_own_writes_are_read_back_while_the_replica_lags(
     replica_engine, make_engine, tmp_path, postgres_url, postgres_replica
 ):

@@ -389,8 +389,9 @@ class ArticleQueries:
     def rebuild_vector_index(self) -> int:
         """REINDEX the HNSW index (the vectors themselves are the table's), with today's
         graph settings: an index built with older ones is rebuilt with HNSW_M and
-        HNSW_EF_CONSTRUCTION."""
-        with self._conn() as conn:
+        HNSW_EF_CONSTRUCTION. On the primary: a replica cannot rebuild an index (it
+        replays the primary's)."""
+        with self._pool.connection() as conn:
             for (name,) in conn.execute(f"SELECT indexname {HNSW_INDEXES}").fetchall():
                 with conn.transaction():
                     size_hnsw_build(conn, int(name.rsplit("_", 1)[1]))
