@@ -105,14 +105,20 @@ def test_reads_go_to_the_replica(postgres_url, postgres_replica):
         store.close()
 
 
+def _store_vectors(store, count: int) -> None:
+    """`count` articles with vectors of 8 dimensions, written through the primary."""
+    from .test_postgres import article, unit
+
+    with store.transaction() as tx:
+        for n in range(1, count + 1):
+            store.insert_article(tx, article(n), f"k{n}", [], unit(n))
+
+
 def test_each_server_warms_its_own_vector_graph(postgres_url, postgres_replica, caplog):
     """The primary and every replica have buffers of their own: each is measured (and
     prewarmed) itself, not whichever server the next read happens to go to."""
     import socket
 
-    import numpy as np
-
-    from tidings.models import Article
     from tidings.store.postgres import PostgresStore
     from tidings.store.postgres.replicas import server_name
 
@@ -122,13 +128,7 @@ def test_each_server_warms_its_own_vector_graph(postgres_url, postgres_replica, 
     replica_url = postgres_replica.url_for(postgres_url)
     store = PostgresStore(postgres_url, read_urls=[replica_url, nowhere])
     try:
-        with store.transaction() as tx:
-            for n in range(1, 21):
-                v = np.random.default_rng(n).normal(size=8).astype(np.float32)
-                store.insert_article(tx, Article(url=f"https://news.example/{n}",
-                                                 title=f"Headline {n}", text="Body.",
-                                                 content_hash=f"h{n}"),
-                                     f"k{n}", [], v / np.linalg.norm(v))
+        _store_vectors(store, 20)
         postgres_replica.catch_up()
         with caplog.at_level(logging.WARNING):
             caches = store.warm_vector_index()
@@ -140,20 +140,11 @@ def test_each_server_warms_its_own_vector_graph(postgres_url, postgres_replica, 
 
 
 def test_reindex_runs_on_the_primary_when_reads_go_to_a_replica(postgres_url, postgres_replica):
-    import numpy as np
-
-    from tidings.models import Article
     from tidings.store.postgres import PostgresStore
 
     store = PostgresStore(postgres_url, read_urls=[postgres_replica.url_for(postgres_url)])
     try:
-        with store.transaction() as tx:
-            for n in range(1, 6):
-                v = np.random.default_rng(n).normal(size=8).astype(np.float32)
-                store.insert_article(tx, Article(url=f"https://news.example/{n}",
-                                                 title=f"Headline {n}", text="Body.",
-                                                 content_hash=f"h{n}"),
-                                     f"k{n}", [], v / np.linalg.norm(v))
+        _store_vectors(store, 5)
         postgres_replica.catch_up()
         assert _on_replica(store)  # reads would go to the standby, which cannot REINDEX
         assert store.rebuild_vector_index() == 5
